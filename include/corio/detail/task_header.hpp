@@ -1,0 +1,95 @@
+// corio/detail/task_header.hpp — what every task carries, and the protocol of its state word.
+//
+// A spawned task is one coroutine frame. Its promise derives from task_header, so the frame
+// is the task: no second allocation for a control block. Nested tasks (co_await child())
+// carry the same header but use only the awaiting link; the rest is filled in by spawn.
+//
+// Invariants of the state word (the numbered rules the scheduler and wakers rely on):
+//  1. SCHEDULED: the task sits in exactly one run queue (or is about to be pushed by the
+//     thread that set the bit). Only the thread that sets SCHEDULED pushes the task.
+//  2. RUNNING: exactly one thread is polling the task. SCHEDULED and RUNNING are never both
+//     set, so a task is never polled twice at once.
+//  3. NOTIFIED: a wake arrived while RUNNING. The poller clears RUNNING|NOTIFIED and sets
+//     SCHEDULED in one CAS at the end of the poll and requeues the task: no wake is lost.
+//  4. Every wake is an atomic read-modify-write of the state word, even when it changes
+//     nothing, so that data published before the wake is visible to the next poll.
+//  5. COMPLETE is set once, after the result is stored; afterwards the frame is only read.
+//  6. CANCELLED is sticky. The poll hook of the await the task is parked in sees it and
+//     resumes the task with cancelled_error; every later corio await throws at once.
+//  7. The refcount (upper bits) counts the scheduler's "lifecycle" reference, held from spawn
+//     to completion, and one per join_handle. The frame is destroyed when it reaches zero.
+//
+// Wakes are not precise: a task may be polled while the event it waits for has not happened
+// (a coalesced or stale wake, an abort). That is why a parked task is resumed only through
+// the poll hook of the await_point it is parked in: the hook re-checks its condition (and
+// cancellation) and says whether the coroutine may continue — as a Rust future's poll does.
+#pragma once
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <source_location>
+
+namespace corio::detail {
+
+class scheduler_core;
+struct task_header;
+
+namespace task_state {
+inline constexpr std::uint64_t scheduled = 1u << 0;
+inline constexpr std::uint64_t running = 1u << 1;
+inline constexpr std::uint64_t notified = 1u << 2;
+inline constexpr std::uint64_t complete = 1u << 3;
+inline constexpr std::uint64_t cancelled = 1u << 4;
+inline constexpr std::uint64_t ref_one = std::uint64_t{1} << 16;
+inline constexpr std::uint64_t flags_mask = ref_one - 1;
+}  // namespace task_state
+
+// Flags owned by whichever thread is polling the task (plain, not atomic).
+namespace task_flag {
+inline constexpr std::uint8_t root = 1u << 0;       // spawned: has an owner and a registry entry
+inline constexpr std::uint8_t started = 1u << 1;    // the coroutine body has been entered
+inline constexpr std::uint8_t yielded = 1u << 2;    // suspended by a yield: requeue, state stays RUNNING
+inline constexpr std::uint8_t finished = 1u << 3;   // reached final_suspend in this poll
+inline constexpr std::uint8_t blocking = 1u << 4;   // runs on the blocking pool
+}  // namespace task_flag
+
+// An await a root task can park in. The poll function runs on a scheduler thread whenever the
+// parked task is polled; it returns true when the coroutine may be resumed (the awaited event
+// happened, or the task was cancelled and the await has withdrawn its registration).
+struct await_point {
+    using poll_fn = bool (*)(await_point& self, task_header& task) noexcept;
+    poll_fn poll = nullptr;
+};
+
+struct task_header {
+    std::atomic<std::uint64_t> state{0};
+    task_header* queue_next = nullptr;   // intrusive link for the injection queue and lists
+    await_point* awaiting = nullptr;     // set while parked in a corio await
+    std::coroutine_handle<> coro;        // this frame (set at spawn)
+    std::atomic<std::uintptr_t> join_slot{0};  // wait_slot word of the (single) joiner
+    scheduler_core* owner = nullptr;
+    std::uint64_t id = 0;
+    const char* name = nullptr;          // owned copy, or nullptr
+    std::source_location spawned_at{};
+    task_header* reg_prev = nullptr;     // registry of live tasks (dumps, shutdown)
+    task_header* reg_next = nullptr;
+    std::uint8_t flags = 0;
+    std::uint8_t reg_shard = 0;
+
+    bool is_cancelled() const noexcept {
+        return (state.load(std::memory_order_acquire) & task_state::cancelled) != 0;
+    }
+};
+
+// Wakes `t`: schedules it if idle, marks it NOTIFIED if running, no-op if complete.
+void wake(task_header* t) noexcept;
+
+// Like wake(), but a hint that `t` should run next on this worker (message passing).
+void wake_lifo(task_header* t) noexcept;
+
+// Drops one reference; destroys the frame when it was the last.
+void release_task(task_header* t) noexcept;
+
+}  // namespace corio::detail

@@ -1,0 +1,65 @@
+// The current-thread flavour: tasks, reactor and timers all run on the thread inside
+// block_on(). Its run queue is a plain ring owned by that thread (no atomics); wakes from
+// other threads go through the injection queue and an eventfd write.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <vector>
+
+#include "runtime/inject_queue.hpp"
+#include "runtime/scheduler_core.hpp"
+
+namespace corio::detail {
+
+// A growable FIFO ring of task pointers for one thread.
+class local_ring {
+public:
+    void push_back(task_header* t) {
+        if (m_tail - m_head == m_buf.size()) grow();
+        m_buf[m_tail++ & (m_buf.size() - 1)] = t;
+    }
+    task_header* pop_front() noexcept {
+        if (m_head == m_tail) return nullptr;
+        return m_buf[m_head++ & (m_buf.size() - 1)];
+    }
+    bool empty() const noexcept { return m_head == m_tail; }
+    std::size_t size() const noexcept { return m_tail - m_head; }
+
+private:
+    void grow() {
+        std::vector<task_header*> bigger(m_buf.size() * 2);
+        for (std::size_t i = m_head; i < m_tail; ++i)
+            bigger[i - m_head] = m_buf[i & (m_buf.size() - 1)];
+        m_tail -= m_head;
+        m_head = 0;
+        m_buf.swap(bigger);
+    }
+    std::vector<task_header*> m_buf = std::vector<task_header*>(256);
+    std::size_t m_head = 0;
+    std::size_t m_tail = 0;
+};
+
+class current_thread_scheduler final : public scheduler_core {
+public:
+    explicit current_thread_scheduler(runtime_options opts);
+    ~current_thread_scheduler() override;
+
+    void schedule(task_header* t, bool lifo) noexcept override;
+    void block_on(task_header* t) override;
+    std::size_t worker_count() const noexcept override { return 1; }
+
+protected:
+    void stop_threads() noexcept override {}
+    task_header* take_queued() noexcept override;
+
+private:
+    bool on_driving_thread() const noexcept;
+    void drain_inject() noexcept;
+
+    local_ring m_queue;  // owned by the thread inside block_on
+    inject_queue m_inject;
+    std::atomic<bool> m_driving{false};
+};
+
+}  // namespace corio::detail

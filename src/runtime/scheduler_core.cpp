@@ -1,0 +1,103 @@
+#include "runtime/scheduler_core.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+
+#include "corio/detail/context.hpp"
+
+namespace corio::detail {
+
+scheduler_core::scheduler_core(runtime_options opts)
+    : m_options(std::move(opts)),
+      m_blocking(*this, std::max(1u, m_options.max_blocking_threads), m_options.blocking_keep_alive) {}
+
+scheduler_core::~scheduler_core() = default;
+
+void scheduler_core::adopt(task_header* t, std::coroutine_handle<> coro, std::string_view name,
+                           const std::source_location& where, bool blocking) {
+    t->coro = coro;
+    t->owner = this;
+    t->id = m_next_id.fetch_add(1, std::memory_order_relaxed);
+    t->spawned_at = where;
+    if (!name.empty()) {
+        auto copy = std::make_unique<char[]>(name.size() + 1);
+        std::memcpy(copy.get(), name.data(), name.size());
+        copy[name.size()] = '\0';
+        t->name = copy.release();
+    }
+    t->flags = task_flag::root | (blocking ? task_flag::blocking : 0);
+    t->state.store(task_state::scheduled | 2 * task_state::ref_one, std::memory_order_relaxed);
+    m_registry.add(t);
+}
+
+void scheduler_core::destroy(task_header* t) noexcept {
+    m_registry.remove(t);
+    std::unique_ptr<const char[]> name(t->name);
+    t->coro.destroy();
+}
+
+void scheduler_core::shutdown() noexcept {
+    if (m_shut_down) return;
+    m_shut_down = true;
+    stop_threads();
+    m_blocking.shutdown();
+    cancel_all_tasks();
+}
+
+void scheduler_core::cancel_all_tasks() noexcept {
+    context saved = tls_context;
+    tls_context = context{};
+    tls_context.scheduler = this;
+    tls_context.worker = this;  // not a pool thread: block_on from here is refused
+
+    std::deque<task_header*> ready;
+    auto refill = [&] {
+        while (task_header* t = take_queued()) ready.push_back(t);
+    };
+    // Bounds a task that keeps catching cancellation and yielding: picked, generous.
+    constexpr std::size_t kMaxPollsPerRound = 1'000'000;
+    auto drain = [&] {
+        refill();
+        for (std::size_t polls = 0; !ready.empty() && polls < kMaxPollsPerRound; ++polls) {
+            task_header* t = ready.front();
+            ready.pop_front();
+            if (poll_task(t) == poll_outcome::requeue) ready.push_back(t);
+            refill();
+        }
+    };
+
+    constexpr int kMaxRounds = 8;  // a cancelled task may spawn new ones; they are cancelled next round
+    bool stuck = false;
+    for (int round = 0; round < kMaxRounds; ++round) {
+        drain();
+        std::vector<task_header*> tasks = m_registry.snapshot();
+        for (task_header* t : tasks) t->state.fetch_add(task_state::ref_one, std::memory_order_relaxed);
+        std::sort(tasks.begin(), tasks.end(),
+                  [](task_header* a, task_header* b) { return a->id > b->id; });
+        bool live = false;
+        for (task_header* t : tasks) {
+            if (t->state.load(std::memory_order_acquire) & task_state::complete) continue;
+            live = true;
+            abort_task(t);
+            drain();
+        }
+        stuck = false;
+        for (task_header* t : tasks) {
+            if (!(t->state.load(std::memory_order_acquire) & task_state::complete)) stuck = true;
+            release_task(t);
+        }
+        if (!live) break;
+    }
+    if (stuck || !ready.empty()) {
+        std::fprintf(stderr,
+                     "corio: runtime shutdown: some tasks did not finish after cancellation "
+                     "(they catch corio::cancelled_error and keep running); their frames are "
+                     "leaked\n");
+    }
+    tls_context = saved;
+}
+
+}  // namespace corio::detail

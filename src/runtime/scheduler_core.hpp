@@ -1,0 +1,85 @@
+// What both scheduler flavours share: the driver, the blocking pool, the registry of live
+// tasks, task ids, and the shutdown protocol.
+//
+// Shutdown protocol (rules):
+//  1. begin_shutdown() stops the flavour's threads from polling tasks; when it returns, no
+//     thread polls a task of this runtime except the one running the shutdown.
+//  2. The blocking pool is shut down next: jobs that have not started complete as cancelled,
+//     running ones are waited for.
+//  3. Every live task is then cancelled, newest first (a child usually refers to state of
+//     the task that spawned it), and polled on the shutting-down thread until it completes;
+//     its awaits throw corio::cancelled_error, so its destructors run and its registrations
+//     (timers, sockets, waiter queues) are withdrawn.
+//  4. Frames still alive after that are held only by join handles; they are freed when the
+//     handles are destroyed. A task that refuses to finish (catches cancellation and awaits
+//     something other than a corio await) is destroyed in place after a bounded number of
+//     rounds.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <source_location>
+#include <string_view>
+
+#include "corio/runtime.hpp"
+#include "driver/driver.hpp"
+#include "runtime/blocking_pool.hpp"
+#include "task/registry.hpp"
+
+namespace corio::detail {
+
+class scheduler_core {
+public:
+    explicit scheduler_core(runtime_options opts);
+    virtual ~scheduler_core();
+    scheduler_core(const scheduler_core&) = delete;
+    scheduler_core& operator=(const scheduler_core&) = delete;
+
+    // Queues `t`, whose SCHEDULED bit the caller has just set. `lifo`: run it next on this
+    // worker if the caller is one (a wake from a running task).
+    virtual void schedule(task_header* t, bool lifo) noexcept = 0;
+    // Runs root task `t` until complete; see block_on_root().
+    virtual void block_on(task_header* t) = 0;
+    virtual std::size_t worker_count() const noexcept = 0;
+
+    // Makes `t` a root task of this runtime (ids, registry, refs) without scheduling it.
+    void adopt(task_header* t, std::coroutine_handle<> coro, std::string_view name,
+               const std::source_location& where, bool blocking);
+    // Frees a finished frame: called when the last reference is dropped.
+    void destroy(task_header* t) noexcept;
+
+    const runtime_options& options() const noexcept { return m_options; }
+    driver& io() noexcept { return m_driver; }
+    blocking_pool& blocking() noexcept { return m_blocking; }
+    task_registry& registry() noexcept { return m_registry; }
+
+    // Called once by the flavour's destructor: runs the shutdown protocol above.
+    void shutdown() noexcept;
+
+protected:
+    // Flavour hook for rule 1.
+    virtual void stop_threads() noexcept = 0;
+    // Flavour hook: the queued tasks, drained for rule 3 (they are polled by shutdown()).
+    virtual task_header* take_queued() noexcept = 0;
+
+private:
+    void cancel_all_tasks() noexcept;
+
+    runtime_options m_options;
+    driver m_driver;
+    task_registry m_registry;
+    blocking_pool m_blocking;
+    std::atomic<std::uint64_t> m_next_id{1};
+    bool m_shut_down = false;
+};
+
+// Result of one poll of a root task.
+enum class poll_outcome { parked, requeue, completed };
+
+// Polls `t` (which the caller popped from a queue, SCHEDULED or yielded): runs its await
+// point's poll hook, resumes the coroutine if allowed, and settles the state word.
+// `requeue`: the caller must queue it again (it yielded or was woken meanwhile).
+poll_outcome poll_task(task_header* t) noexcept;
+
+}  // namespace corio::detail

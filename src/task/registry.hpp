@@ -1,0 +1,61 @@
+// The live tasks of one runtime: for task dumps, metrics and shutdown.
+//
+// Sharded intrusive lists (through task_header::reg_prev/reg_next), a spinlock per shard.
+// A task is linked at spawn and unlinked when its frame is destroyed, on whatever thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "corio/detail/task_header.hpp"
+
+namespace corio::detail {
+
+class spinlock {
+public:
+    void lock() noexcept {
+        while (m_flag.exchange(true, std::memory_order_acquire)) {
+            while (m_flag.load(std::memory_order_relaxed)) std::this_thread::yield();
+        }
+    }
+    void unlock() noexcept { m_flag.store(false, std::memory_order_release); }
+
+private:
+    std::atomic<bool> m_flag{false};
+};
+
+class task_registry {
+public:
+    // 16 shards: picked so two to a few dozen workers rarely meet on one lock.
+    static constexpr std::size_t kShards = 16;
+
+    void add(task_header* t) noexcept;
+    void remove(task_header* t) noexcept;
+    std::size_t size() const noexcept;
+
+    // Calls f(task_header*) for each live task, one shard locked at a time.
+    template <class F>
+    void for_each(F&& f) {
+        for (auto& s : m_shards) {
+            std::lock_guard<spinlock> lock(s.lock);
+            for (task_header* t = s.head; t; t = t->reg_next) f(t);
+        }
+    }
+
+    // Snapshot of live tasks (for shutdown, which must not hold a shard lock while tasks run).
+    std::vector<task_header*> snapshot();
+
+private:
+    struct alignas(64) shard {
+        spinlock lock;
+        task_header* head = nullptr;
+        std::size_t count = 0;
+    };
+    std::array<shard, kShards> m_shards;
+};
+
+}  // namespace corio::detail

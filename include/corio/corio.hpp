@@ -7,3 +7,4 @@
 #include "corio/runtime.hpp"
 #include "corio/task.hpp"
 #include "corio/time.hpp"
+#include "corio/sync/semaphore.hpp"

@@ -47,10 +47,10 @@ struct join_await : await_point {
         }
         return (target->state.load(std::memory_order_acquire) & task_state::complete) != 0;
     }
-    bool suspend() noexcept {
-        if (!wait_slot_ref(target->join_slot).arm(current_task())) return false;  // finished
+    bool suspend(std::coroutine_handle<> h) noexcept {
+        if (!wait_slot_ref(target->join_slot()).arm(current_task())) return false;  // finished
         poll = &poll_join;
-        park(*this);
+        park(*this, h);
         return true;
     }
     static bool poll_join(await_point& ap, task_header& self) noexcept;
@@ -59,7 +59,7 @@ struct join_await : await_point {
 }  // namespace detail
 
 template <class T>
-class [[nodiscard]] join_handle {
+class join_handle {
 public:
     join_handle() noexcept = default;
     join_handle(join_handle&& o) noexcept : m_task(std::exchange(o.m_task, nullptr)) {}
@@ -90,14 +90,14 @@ public:
     }
 
     // The runtime-unique id of the task (shown in task dumps).
-    std::uint64_t id() const noexcept { return m_task ? m_task->id : 0; }
+    std::uint64_t id() const noexcept { return m_task ? m_task->id() : 0; }
 
     explicit operator bool() const noexcept { return m_task != nullptr; }
 
     struct awaiter : detail::join_await {
         using detail::join_await::join_await;
         bool await_ready() noexcept { return ready(); }
-        bool await_suspend(std::coroutine_handle<>) noexcept { return suspend(); }
+        bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
         T await_resume() {
             if (cancelled) throw cancelled_error();
             return static_cast<detail::task_promise<T>*>(target)->take_result();

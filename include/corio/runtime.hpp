@@ -238,9 +238,9 @@ public:
         m_cancelled = detail::cancel_requested();
         return m_cancelled;
     }
-    void await_suspend(std::coroutine_handle<>) noexcept {
+    void await_suspend(std::coroutine_handle<> h) noexcept {
         poll = &on_poll;
-        detail::park_yield(*this);
+        detail::park_yield(*this, h);
     }
     void await_resume() const {
         if (m_cancelled) throw cancelled_error();

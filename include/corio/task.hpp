@@ -42,8 +42,15 @@ namespace detail {
 void complete_root(task_header& t) noexcept;
 
 struct task_promise_base : task_header {
-    std::coroutine_handle<> continuation{};
     std::exception_ptr exception{};
+
+    void set_continuation(std::coroutine_handle<> h) noexcept {
+        link.store(reinterpret_cast<std::uintptr_t>(h.address()), std::memory_order_relaxed);
+    }
+    std::coroutine_handle<> continuation() const noexcept {
+        return std::coroutine_handle<>::from_address(
+            reinterpret_cast<void*>(link.load(std::memory_order_relaxed)));
+    }
 
     static void* operator new(std::size_t size) { return allocate_frame(size); }
     static void operator delete(void* p, std::size_t size) noexcept { deallocate_frame(p, size); }
@@ -59,7 +66,7 @@ struct task_promise_base : task_header {
                 complete_root(p);
                 return std::noop_coroutine();
             }
-            return transfer_to(p.continuation);
+            return transfer_to(p.continuation());
         }
         void await_resume() noexcept {}
     };
@@ -155,7 +162,7 @@ public:
             return m_cancelled;
         }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {
-            child.promise().continuation = parent;
+            child.promise().set_continuation(parent);
             return detail::transfer_to(child);
         }
         T await_resume() {

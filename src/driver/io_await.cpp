@@ -42,15 +42,15 @@ static bool arm_or_complete(io_await& a, task_header* t, bool (*try_once)(io_awa
     }
 }
 
-bool io_await::suspend() noexcept {
+bool io_await::suspend(std::coroutine_handle<> h) noexcept {
     poll = &on_poll;
     task_header* t = current_task();
     if (tls_context.budget <= 0) {  // out of budget: yield; on_poll does the work
-        park_yield(*this);
+        park_yield(*this, h);
         return true;
     }
     if (!arm_or_complete(*this, t, [](io_await& a) { return a.try_once(); })) return false;
-    park(*this);
+    park(*this, h);
     return true;
 }
 

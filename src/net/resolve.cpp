@@ -72,9 +72,12 @@ std::pair<std::string, std::uint16_t> split_host_port(std::string_view text) {
 }
 
 task<std::vector<socket_address>> resolve(std::string_view host_port) {
-    auto [host, port] = split_host_port(host_port);
-    if (auto numeric = socket_address::from_ip(host, port)) co_return std::vector{*numeric};
-    co_return co_await spawn_blocking([host = std::move(host), port = port] { return lookup(host, port); });
+    auto parts = split_host_port(host_port);
+    if (auto numeric = socket_address::from_ip(parts.first, parts.second))
+        co_return std::vector{*numeric};
+    co_return co_await spawn_blocking([parts = std::move(parts)] {
+        return lookup(parts.first, parts.second);
+    });
 }
 
 }  // namespace corio::net

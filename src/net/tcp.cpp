@@ -55,7 +55,7 @@ public:
     explicit connect_awaiter(corio::detail::io_registration* r) noexcept
         : io_await(r, corio::detail::io_direction::write, &attempt) {}
     bool await_ready() noexcept { return ready(); }
-    bool await_suspend(std::coroutine_handle<>) noexcept { return suspend(); }
+    bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
     int await_resume() const {
         if (cancelled) throw cancelled_error();
         return error();

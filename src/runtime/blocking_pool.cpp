@@ -1,6 +1,5 @@
 #include "runtime/blocking_pool.hpp"
 
-#include <cstring>
 #include <system_error>
 
 #include <pthread.h>

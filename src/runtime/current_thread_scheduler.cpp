@@ -43,7 +43,7 @@ void current_thread_scheduler::drain_inject() noexcept {
 
 void current_thread_scheduler::block_on(task_header* root) {
     if (m_driving.exchange(true, std::memory_order_acq_rel)) {
-        root->coro.destroy();
+        root->frame().destroy();
         throw std::logic_error(
             "corio: block_on is already running on this current-thread runtime in another "
             "thread");

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
+#include <cstdlib>
 #include <deque>
 #include <memory>
 
@@ -18,25 +18,28 @@ scheduler_core::~scheduler_core() = default;
 
 void scheduler_core::adopt(task_header* t, std::coroutine_handle<> coro, std::string_view name,
                            const std::source_location& where, bool blocking) {
-    t->coro = coro;
-    t->owner = this;
-    t->id = m_next_id.fetch_add(1, std::memory_order_relaxed);
-    t->spawned_at = where;
-    if (!name.empty()) {
-        auto copy = std::make_unique<char[]>(name.size() + 1);
-        std::memcpy(copy.get(), name.data(), name.size());
-        copy[name.size()] = '\0';
-        t->name = copy.release();
+    if (coro.address() != t->frame().address()) {
+        std::fprintf(stderr, "corio: coroutine frame layout not supported by this compiler "
+                             "(promise not %zu bytes into the frame)\n", kPromiseOffset);
+        std::abort();
     }
+    t->owner = this;
+    t->set_id(m_next_id.fetch_add(1, std::memory_order_relaxed));
+    t->spawned_at = where;
     t->flags = task_flag::root | (blocking ? task_flag::blocking : 0);
+    t->link.store(0, std::memory_order_relaxed);
     t->state.store(task_state::scheduled | 2 * task_state::ref_one, std::memory_order_relaxed);
+    if (!name.empty()) {
+        m_registry.set_name(t, name);
+        t->flags |= task_flag::named;
+    }
     m_registry.add(t);
 }
 
 void scheduler_core::destroy(task_header* t) noexcept {
     m_registry.remove(t);
-    std::unique_ptr<const char[]> name(t->name);
-    t->coro.destroy();
+    if (t->flags & task_flag::named) m_registry.erase_name(t);
+    t->frame().destroy();
 }
 
 void scheduler_core::shutdown() noexcept {
@@ -76,7 +79,7 @@ void scheduler_core::cancel_all_tasks() noexcept {
         std::vector<task_header*> tasks = m_registry.snapshot();
         for (task_header* t : tasks) t->state.fetch_add(task_state::ref_one, std::memory_order_relaxed);
         std::sort(tasks.begin(), tasks.end(),
-                  [](task_header* a, task_header* b) { return a->id > b->id; });
+                  [](task_header* a, task_header* b) { return a->id() > b->id(); });
         bool live = false;
         for (task_header* t : tasks) {
             if (t->state.load(std::memory_order_acquire) & task_state::complete) continue;

@@ -5,7 +5,7 @@
 namespace corio::detail {
 
 void task_registry::add(task_header* t) noexcept {
-    t->reg_shard = std::uint8_t(t->id % kShards);
+    t->reg_shard = std::uint8_t(t->id() % kShards);
     shard& s = m_shards[t->reg_shard];
     std::lock_guard<spinlock> lock(s.lock);
     t->reg_prev = nullptr;
@@ -35,6 +35,25 @@ std::size_t task_registry::size() const noexcept {
         n += s.count;
     }
     return n;
+}
+
+void task_registry::set_name(task_header* t, std::string_view name) {
+    shard& s = m_shards[t->id() % kShards];
+    std::lock_guard<spinlock> lock(s.lock);
+    s.names.insert_or_assign(t, std::string(name));
+}
+
+void task_registry::erase_name(task_header* t) noexcept {
+    shard& s = m_shards[t->id() % kShards];
+    std::lock_guard<spinlock> lock(s.lock);
+    s.names.erase(t);
+}
+
+std::string task_registry::name_of(const task_header* t) const {
+    const shard& s = m_shards[t->id() % kShards];
+    std::lock_guard<spinlock> lock(const_cast<spinlock&>(s.lock));
+    auto it = s.names.find(t);
+    return it == s.names.end() ? std::string() : it->second;
 }
 
 std::vector<task_header*> task_registry::snapshot() {

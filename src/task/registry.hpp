@@ -8,25 +8,15 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <thread>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "corio/detail/spinlock.hpp"
 #include "corio/detail/task_header.hpp"
 
 namespace corio::detail {
-
-class spinlock {
-public:
-    void lock() noexcept {
-        while (m_flag.exchange(true, std::memory_order_acquire)) {
-            while (m_flag.load(std::memory_order_relaxed)) std::this_thread::yield();
-        }
-    }
-    void unlock() noexcept { m_flag.store(false, std::memory_order_release); }
-
-private:
-    std::atomic<bool> m_flag{false};
-};
 
 class task_registry {
 public:
@@ -49,11 +39,17 @@ public:
     // Snapshot of live tasks (for shutdown, which must not hold a shard lock while tasks run).
     std::vector<task_header*> snapshot();
 
+    // Names are rare: they live here, keyed by task, rather than in every task's header.
+    void set_name(task_header* t, std::string_view name);
+    void erase_name(task_header* t) noexcept;
+    std::string name_of(const task_header* t) const;
+
 private:
     struct alignas(64) shard {
         spinlock lock;
         task_header* head = nullptr;
         std::size_t count = 0;
+        std::unordered_map<const task_header*, std::string> names;
     };
     std::array<shard, kShards> m_shards;
 };

@@ -62,7 +62,7 @@ void abort_task(task_header* t) noexcept {
 void complete_root(task_header& t) noexcept {
     t.flags |= task_flag::finished;
     t.state.fetch_or(task_state::complete, std::memory_order_acq_rel);
-    wait_slot_ref(t.join_slot).fire(/*lifo=*/true);
+    wait_slot_ref(t.join_slot()).fire(/*lifo=*/true);
 }
 
 poll_outcome poll_task(task_header* t) noexcept {
@@ -81,20 +81,21 @@ poll_outcome poll_task(task_header* t) noexcept {
     cx.current = t;
     cx.budget = kPollBudget;
 
-    bool resume = true;
+    std::coroutine_handle<> to_resume{};
     if (!(t->flags & task_flag::started)) {
         t->flags |= task_flag::started;
         if (s & cancelled) {  // aborted before it ever ran: the body never starts
             static_cast<task_promise_base*>(t)->exception =
                 std::make_exception_ptr(cancelled_error());
             complete_root(*t);
-            resume = false;
+        } else {
+            to_resume = t->frame();
         }
-    } else if (t->awaiting) {
-        resume = t->awaiting->poll(*t->awaiting, *t);
-        if (resume) t->awaiting = nullptr;
+    } else if (t->awaiting && t->awaiting->poll(*t->awaiting, *t)) {
+        t->awaiting = nullptr;
+        to_resume = t->resume_at;
     }
-    if (resume) run_coroutine(t->coro);
+    if (to_resume) run_coroutine(to_resume);
     cx.current = outer;
 
     if (t->flags & task_flag::finished) {
@@ -115,7 +116,7 @@ poll_outcome poll_task(task_header* t) noexcept {
 
 bool join_await::poll_join(await_point& ap, task_header& self) noexcept {
     auto& j = static_cast<join_await&>(ap);
-    wait_slot_ref slot(j.target->join_slot);
+    wait_slot_ref slot(j.target->join_slot());
     if (slot.fired()) return true;
     if (!j.shielded && self.is_cancelled()) {
         if (!slot.disarm()) j.cancelled = true;  // withdrawn before the task finished

@@ -17,11 +17,11 @@ bool sleep_awaiter::await_ready() noexcept {
     return m_deadline <= clock::now() && detail::consume_budget();
 }
 
-bool sleep_awaiter::await_suspend(std::coroutine_handle<>) noexcept {
+bool sleep_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
     poll = &on_poll;
     detail::task_header* t = detail::current_task();
     if (m_deadline <= clock::now()) {  // due, but out of budget: yield, then complete
-        detail::park_yield(*this);
+        detail::park_yield(*this, h);
         return true;
     }
     detail::driver& drv = t->owner->io();
@@ -33,7 +33,7 @@ bool sleep_awaiter::await_suspend(std::coroutine_handle<>) noexcept {
         m_entry.slot.reset();
         return false;
     }
-    detail::park(*this);
+    detail::park(*this, h);
     return true;
 }
 

@@ -60,15 +60,19 @@ inline std::coroutine_handle<> transfer_to(std::coroutine_handle<> h) noexcept {
     }
 }
 
-// Parks the current root task in `ap`: the scheduler will call ap.poll before resuming it.
-inline void park(await_point& ap) noexcept { tls_context.current->awaiting = &ap; }
-
-// Parks the current root task in `ap` and requeues it at once (a yield): used by yield_now
-// and by any await whose budget ran out. ap.poll decides at the next poll.
-inline void park_yield(await_point& ap) noexcept {
+// Parks the current root task in `ap`, with `h` (the coroutine suspended in the await, which
+// may be nested deep inside the root) to resume: the scheduler calls ap.poll first.
+inline void park(await_point& ap, std::coroutine_handle<> h) noexcept {
     task_header* t = tls_context.current;
     t->awaiting = &ap;
-    t->flags |= task_flag::yielded;
+    t->resume_at = h;
+}
+
+// Like park(), and requeues the task at once (a yield): used by yield_now and by any await
+// whose budget ran out. ap.poll decides at the next poll.
+inline void park_yield(await_point& ap, std::coroutine_handle<> h) noexcept {
+    park(ap, h);
+    tls_context.current->flags |= task_flag::yielded;
 }
 
 }  // namespace corio::detail

@@ -34,7 +34,7 @@ struct io_await : await_point {
     // await_ready: cancellation point, budget, then one optimistic attempt.
     bool ready() noexcept;
     // await_suspend: parks until the attempt completes; false means "resume now".
-    bool suspend() noexcept;
+    bool suspend(std::coroutine_handle<> h) noexcept;
     // The errno of a failed attempt (0 on success).
     int error() const noexcept { return result < 0 ? int(-result) : 0; }
 

@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <coroutine>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <source_location>
@@ -53,7 +54,14 @@ inline constexpr std::uint8_t started = 1u << 1;    // the coroutine body has be
 inline constexpr std::uint8_t yielded = 1u << 2;    // suspended by a yield: requeue, state stays RUNNING
 inline constexpr std::uint8_t finished = 1u << 3;   // reached final_suspend in this poll
 inline constexpr std::uint8_t blocking = 1u << 4;   // runs on the blocking pool
+inline constexpr std::uint8_t named = 1u << 5;      // has an entry in the registry's names
 }  // namespace task_flag
+
+// GCC and Clang lay a coroutine frame out as {resume fn, destroy fn, promise, ...}: for a
+// promise aligned to at most 16 bytes the promise starts 16 bytes into the frame. A root
+// task's frame is found from its header that way (checked at every spawn), which saves a
+// pointer per task.
+inline constexpr std::size_t kPromiseOffset = 2 * sizeof(void*);
 
 // An await a root task can park in. The poll function runs on a scheduler thread whenever the
 // parked task is polled; it returns true when the coroutine may be resumed (the awaited event
@@ -63,23 +71,38 @@ struct await_point {
     poll_fn poll = nullptr;
 };
 
+// 80 bytes on x86-64; every field earns its place in the 1M-parked-tasks benchmark (W1).
 struct task_header {
     std::atomic<std::uint64_t> state{0};
     task_header* queue_next = nullptr;   // intrusive link for the injection queue and lists
     await_point* awaiting = nullptr;     // set while parked in a corio await
-    std::coroutine_handle<> coro;        // this frame (set at spawn)
-    std::atomic<std::uintptr_t> join_slot{0};  // wait_slot word of the (single) joiner
+    std::coroutine_handle<> resume_at;   // the (possibly nested) coroutine parked there
+    // Root task: the wait_slot word of its (single) joiner. Nested task: the address of the
+    // awaiting parent's frame. A task is one or the other for its whole life.
+    std::atomic<std::uintptr_t> link{0};
     scheduler_core* owner = nullptr;
-    std::uint64_t id = 0;
-    const char* name = nullptr;          // owned copy, or nullptr
+    std::uint32_t id_low = 0;            // id split so flags stay a separate memory location
+    std::uint16_t id_high = 0;
+    std::uint8_t flags = 0;              // task_flag bits, owned by the polling thread
+    std::uint8_t reg_shard = 0;
     std::source_location spawned_at{};
     task_header* reg_prev = nullptr;     // registry of live tasks (dumps, shutdown)
     task_header* reg_next = nullptr;
-    std::uint8_t flags = 0;
-    std::uint8_t reg_shard = 0;
 
     bool is_cancelled() const noexcept {
         return (state.load(std::memory_order_acquire) & task_state::cancelled) != 0;
+    }
+    // Runtime-unique, 48 bits.
+    std::uint64_t id() const noexcept { return (std::uint64_t(id_high) << 32) | id_low; }
+    void set_id(std::uint64_t v) noexcept {
+        id_low = std::uint32_t(v);
+        id_high = std::uint16_t(v >> 32);
+    }
+    std::atomic<std::uintptr_t>& join_slot() noexcept { return link; }
+    // The frame of a root task.
+    std::coroutine_handle<> frame() const noexcept {
+        return std::coroutine_handle<>::from_address(
+            const_cast<char*>(reinterpret_cast<const char*>(this)) - kPromiseOffset);
     }
 };
 

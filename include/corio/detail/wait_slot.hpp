@@ -137,6 +137,12 @@ public:
     bool fired() noexcept { return ref().fired(); }
     void reset() noexcept { ref().reset(); }
     bool empty() const noexcept { return m_word.load(std::memory_order_acquire) == 0; }
+    // A waiter is parked (not empty, not being woken, not fired).
+    bool armed() const noexcept {
+        std::uintptr_t v = m_word.load(std::memory_order_acquire);
+        return v != wait_slot_ref::kEmpty && v != wait_slot_ref::kWaking &&
+               v != wait_slot_ref::kFired;
+    }
 
 private:
     std::atomic<std::uintptr_t> m_word{0};

@@ -88,7 +88,7 @@ public:
             : io_await(s.m_fd.reg(), corio::detail::io_direction::read, &attempt_read),
               m_stream(s), m_buf(buf) {}
         bool await_ready() noexcept { return ready(); }
-        bool await_suspend(std::coroutine_handle<>) noexcept { return suspend(); }
+        bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
         std::size_t await_resume() const;
 
     private:
@@ -104,7 +104,7 @@ public:
             : io_await(s.m_fd.reg(), corio::detail::io_direction::write, &attempt_write),
               m_stream(s), m_buf(buf), m_all(all) {}
         bool await_ready() noexcept { return ready(); }
-        bool await_suspend(std::coroutine_handle<>) noexcept { return suspend(); }
+        bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
         std::size_t await_resume() const;
         // Bytes written so far (meaningful after cancellation or an error of write_all).
         std::size_t written() const noexcept { return m_done; }
@@ -172,7 +172,7 @@ public:
             : io_await(l.m_fd.reg(), corio::detail::io_direction::read, &attempt_accept),
               m_listener(l) {}
         bool await_ready() noexcept { return ready(); }
-        bool await_suspend(std::coroutine_handle<>) noexcept { return suspend(); }
+        bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
         std::pair<tcp_stream, socket_address> await_resume();
 
     private:

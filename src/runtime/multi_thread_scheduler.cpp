@@ -29,12 +29,16 @@ constexpr std::size_t kInjectBatch = local_queue::kCapacity / 2;
 // (14 ns here) where g++ emits a locked or on the stack (7 ns, FLOORS.md item 8); both are
 // full barriers on x86-64, so corio uses the cheaper one. Sanitizer builds keep the standard
 // fence, which ThreadSanitizer understands.
+#if defined(__x86_64__) && defined(__clang__)
+#if !__has_feature(thread_sanitizer)
+#define CORIO_LOCKED_OR_FENCE 1
+#endif
+#endif
 inline void full_fence() noexcept {
-#if defined(__x86_64__) && defined(__clang__) && !defined(__SANITIZE_THREAD__) && \
-    !__has_feature(thread_sanitizer)
+#ifdef CORIO_LOCKED_OR_FENCE
     asm volatile("lock orq $0, (%%rsp)" ::: "memory", "cc");
 #else
-    full_fence();
+    std::atomic_thread_fence(std::memory_order_seq_cst);
 #endif
 }
 

@@ -1,7 +1,8 @@
 // corio-bench: the workloads of shared/anchors/WORKLOADS.md, with the anchors' command line
 // and RESULT lines, so ../shared/anchors/run.sh measures corio beside tokio, Go and Asio.
 //
-//   corio-bench <workload> <N>         spawn_park | spawn_join | yield | timers
+//   corio-bench <workload> <N>         spawn_park | spawn_join | yield | pingpong |
+//                                      chan_1p1c | chan_4p1c | timers
 //   corio-bench http <threads> <port>  prints LISTENING, then serves until killed
 //   corio-bench table                  the documents' table for corio, smaller N, one run
 #include <array>
@@ -104,6 +105,60 @@ corio::task<clk::duration> yield_driver(std::size_t n) {
     auto t0 = clk::now();
     for (std::size_t i = 0; i < n; ++i) co_await corio::yield_now();
     co_return clk::now() - t0;
+}
+
+// ---------------------------------------------------------------- W4 pingpong
+corio::task<> echo(corio::mpsc::receiver<std::uint64_t> rx, corio::mpsc::sender<std::uint64_t> tx) {
+    while (auto v = co_await rx.recv()) co_await tx.send(*v + 1);
+}
+
+corio::task<clk::duration> pingpong_driver(std::size_t n) {
+    auto [tx1, rx1] = corio::mpsc::channel<std::uint64_t>(1);
+    auto [tx2, rx2] = corio::mpsc::channel<std::uint64_t>(1);
+    auto echo_task = corio::spawn(echo(std::move(rx1), std::move(tx2)));
+    auto t0 = clk::now();
+    std::uint64_t acc = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+        co_await tx1.send(i);
+        acc += *co_await rx2.recv() - i;
+    }
+    auto d = clk::now() - t0;
+    { auto drop = std::move(tx1); }
+    co_await echo_task;
+    if (acc != n) std::abort();
+    co_return d;
+}
+
+// ---------------------------------------------------------------- W5 channel throughput
+corio::task<> producer(corio::mpsc::sender<std::uint64_t> tx, std::uint64_t base, std::uint64_t count) {
+    for (std::uint64_t i = 0; i < count; ++i) co_await tx.send(base + i);
+}
+
+struct chan_result {
+    clk::duration d;
+    std::uint64_t sum;
+    std::size_t count;
+};
+
+corio::task<chan_result> consumer(corio::mpsc::receiver<std::uint64_t> rx) {
+    std::uint64_t sum = 0;
+    std::size_t count = 0;
+    while (auto v = co_await rx.recv()) {
+        sum += *v;
+        ++count;
+    }
+    co_return chan_result{{}, sum, count};
+}
+
+corio::task<chan_result> channel_driver(std::size_t n, std::size_t producers) {
+    auto t0 = clk::now();
+    auto [tx, rx] = corio::mpsc::channel<std::uint64_t>(1024);
+    std::size_t per = n / producers;
+    for (std::size_t p = 0; p < producers; ++p) corio::spawn(producer(tx, p * per, per));
+    { auto drop = std::move(tx); }
+    auto r = co_await corio::spawn(consumer(std::move(rx)));
+    r.d = clk::now() - t0;
+    co_return r;
 }
 
 // ---------------------------------------------------------------- W6 timers
@@ -246,6 +301,18 @@ int main(int argc, char** argv) {
         std::size_t n = arg_n(argc, argv, 2, 10'000'000);
         auto rt = corio::runtime::current_thread();
         report("yield", n, rt.block_on(yield_driver(n)));
+    } else if (w == "pingpong") {
+        std::size_t n = arg_n(argc, argv, 2, 1'000'000);
+        auto rt = corio::runtime::current_thread();
+        report("pingpong", n, rt.block_on(pingpong_driver(n)));
+    } else if (w == "chan_1p1c" || w == "chan_4p1c") {
+        std::size_t n = arg_n(argc, argv, 2, 10'000'000);
+        std::size_t producers = w == "chan_1p1c" ? 1 : 4;
+        corio::runtime rt{{.workers = kWorkers}};
+        auto r = rt.block_on(channel_driver(n, producers));
+        std::size_t total = n / producers * producers;
+        if (r.count != total || r.sum != std::uint64_t(total) * (total - 1) / 2) std::abort();
+        report(w == "chan_1p1c" ? "chan_1p1c" : "chan_4p1c", total, r.d);
     } else if (w == "timers") {
         std::size_t n = arg_n(argc, argv, 2, 100'000);
         corio::runtime rt{{.workers = kWorkers}};
@@ -269,8 +336,8 @@ int main(int argc, char** argv) {
         table();
     } else {
         std::fprintf(stderr,
-                     "usage: corio-bench <spawn_park|spawn_join|yield|timers> [n] | http <threads> "
-                     "<port> | table\n");
+                     "usage: corio-bench <spawn_park|spawn_join|yield|pingpong|chan_1p1c|chan_4p1c|"
+                     "timers> [n] | http <threads> <port> | table\n");
         return 2;
     }
     return 0;

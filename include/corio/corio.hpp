@@ -8,3 +8,4 @@
 #include "corio/task.hpp"
 #include "corio/time.hpp"
 #include "corio/sync/semaphore.hpp"
+#include "corio/sync/mpsc.hpp"

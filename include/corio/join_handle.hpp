@@ -53,7 +53,7 @@ struct join_await : await_point {
         park(*this, h);
         return true;
     }
-    static bool poll_join(await_point& ap, task_header& self) noexcept;
+    static bool poll_join(await_point& ap, task_header& self, await_op op) noexcept;
 };
 
 }  // namespace detail

@@ -247,8 +247,8 @@ public:
     }
 
 private:
-    static bool on_poll(await_point& ap, detail::task_header& t) noexcept {
-        static_cast<yield_now&>(ap).m_cancelled = t.is_cancelled();
+    static bool on_poll(await_point& ap, detail::task_header& t, detail::await_op op) noexcept {
+        static_cast<yield_now&>(ap).m_cancelled = op == detail::await_op::cancel || t.is_cancelled();
         return true;
     }
     bool m_cancelled = false;

@@ -46,7 +46,7 @@ public:
     clock::time_point deadline() const noexcept { return m_deadline; }
 
 private:
-    static bool on_poll(await_point& self, detail::task_header& task) noexcept;
+    static bool on_poll(await_point& self, detail::task_header& task, detail::await_op op) noexcept;
 
     clock::time_point m_deadline;
     detail::timer_entry m_entry;

@@ -54,12 +54,12 @@ bool io_await::suspend(std::coroutine_handle<> h) noexcept {
     return true;
 }
 
-bool io_await::on_poll(await_point& ap, task_header& t) noexcept {
+bool io_await::on_poll(await_point& ap, task_header& t, await_op op) noexcept {
     auto& self = static_cast<io_await&>(ap);
     wait_slot& slot = self.reg->slot(self.dir);
     slot.disarm();  // woken (fired) or spurious (still armed): either way, withdraw
     slot.reset();
-    if (t.is_cancelled()) {
+    if (op == await_op::cancel || t.is_cancelled()) {  // no syscall happened: nothing to give back
         self.cancelled = true;
         return true;
     }

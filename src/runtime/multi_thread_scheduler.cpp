@@ -7,6 +7,7 @@
 #include <pthread.h>
 
 #include "corio/detail/context.hpp"
+#include "corio/detail/fence.hpp"
 #include "corio/detail/wait_slot.hpp"
 
 namespace corio::detail {
@@ -24,23 +25,6 @@ constexpr auto kSpin = std::chrono::microseconds(20);
 
 // Most tasks a worker takes from the injection queue at once (half a local queue).
 constexpr std::size_t kInjectBatch = local_queue::kCapacity / 2;
-
-// A sequentially consistent fence. clang emits mfence for std::atomic_thread_fence(seq_cst)
-// (14 ns here) where g++ emits a locked or on the stack (7 ns, FLOORS.md item 8); both are
-// full barriers on x86-64, so corio uses the cheaper one. Sanitizer builds keep the standard
-// fence, which ThreadSanitizer understands.
-#if defined(__x86_64__) && defined(__clang__)
-#if !__has_feature(thread_sanitizer)
-#define CORIO_LOCKED_OR_FENCE 1
-#endif
-#endif
-inline void full_fence() noexcept {
-#ifdef CORIO_LOCKED_OR_FENCE
-    asm volatile("lock orq $0, (%%rsp)" ::: "memory", "cc");
-#else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-#endif
-}
 
 inline void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)

@@ -106,8 +106,23 @@ bool semaphore::acquire_awaiter::await_suspend(std::coroutine_handle<> h) noexce
     return true;
 }
 
-bool semaphore::acquire_awaiter::on_poll(await_point& ap, detail::task_header& t) noexcept {
+bool semaphore::acquire_awaiter::on_poll(await_point& ap, detail::task_header& t,
+                                         detail::await_op op) noexcept {
     auto& self = static_cast<acquire_awaiter&>(ap);
+    if (op == detail::await_op::cancel) {
+        bool give_back = false;
+        {
+            std::lock_guard lock(self.m_sem.m_lock);
+            if (self.m_node.queued)
+                self.m_sem.m_waiters.remove(self.m_node);
+            else
+                give_back = self.m_node.outcome == acquired;  // handed over before we left
+        }
+        self.m_node.slot.fired();  // a wake in flight finishes before the node may die
+        if (give_back) self.m_sem.release(self.m_node.value);
+        self.m_node.outcome = cancelled;
+        return true;
+    }
     if (self.m_node.slot.empty()) return true;  // never queued: the yield case, decided already
     if (self.m_node.slot.fired()) return true;  // handed permits (or closed) under the lock
     if (!t.is_cancelled()) return false;

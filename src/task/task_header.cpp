@@ -91,7 +91,7 @@ poll_outcome poll_task(task_header* t) noexcept {
         } else {
             to_resume = t->frame();
         }
-    } else if (t->awaiting && t->awaiting->poll(*t->awaiting, *t)) {
+    } else if (t->awaiting && t->awaiting->poll(*t->awaiting, *t, await_op::poll)) {
         t->awaiting = nullptr;
         to_resume = t->resume_at;
     }
@@ -114,9 +114,14 @@ poll_outcome poll_task(task_header* t) noexcept {
     }
 }
 
-bool join_await::poll_join(await_point& ap, task_header& self) noexcept {
+bool join_await::poll_join(await_point& ap, task_header& self, await_op op) noexcept {
     auto& j = static_cast<join_await&>(ap);
     wait_slot_ref slot(j.target->join_slot());
+    if (op == await_op::cancel) {
+        slot.disarm();  // the result stays in the task, for a later await of the handle
+        j.cancelled = true;
+        return true;
+    }
     if (slot.fired()) return true;
     if (!j.shielded && self.is_cancelled()) {
         if (!slot.disarm()) j.cancelled = true;  // withdrawn before the task finished

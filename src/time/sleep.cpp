@@ -37,8 +37,14 @@ bool sleep_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
     return true;
 }
 
-bool sleep_awaiter::on_poll(await_point& ap, detail::task_header& t) noexcept {
+bool sleep_awaiter::on_poll(await_point& ap, detail::task_header& t, detail::await_op op) noexcept {
     auto& self = static_cast<sleep_awaiter&>(ap);
+    if (op == detail::await_op::cancel) {
+        if (self.m_driver) self.m_driver->remove_timer(self.m_entry);
+        self.m_driver = nullptr;
+        self.m_cancelled = true;
+        return true;
+    }
     if (!self.m_driver) {  // the yield case: the deadline had passed
         self.m_cancelled = t.is_cancelled();
         return true;

@@ -40,7 +40,7 @@ struct io_await : await_point {
 
 private:
     bool try_once() noexcept;
-    static bool on_poll(await_point& self, task_header& task) noexcept;
+    static bool on_poll(await_point& self, task_header& task, await_op op) noexcept;
 };
 
 }  // namespace corio::detail

@@ -63,12 +63,25 @@ inline constexpr std::uint8_t named = 1u << 5;      // has an entry in the regis
 // pointer per task.
 inline constexpr std::size_t kPromiseOffset = 2 * sizeof(void*);
 
-// An await a root task can park in. The poll function runs on a scheduler thread whenever the
-// parked task is polled; it returns true when the coroutine may be resumed (the awaited event
-// happened, or the task was cancelled and the await has withdrawn its registration).
+// What the scheduler (or a select) asks of an await point.
+enum class await_op : std::uint8_t {
+    // The task was woken, or polled spuriously: complete the operation if it can, and return
+    // true when the coroutine may resume. If the task is cancelled and the operation has not
+    // happened, withdraw and return true (await_resume then throws cancelled_error). If the
+    // event already happened, it wins: the await completes and the cancellation is seen at
+    // the next await.
+    poll,
+    // The await will never complete (it lost a select): withdraw its registration and give
+    // back anything it was already handed (permits, a lock, a notification), so nothing is
+    // lost. Never called after poll returned true.
+    cancel,
+};
+
+// An await a root task can park in. `poll` runs on a scheduler thread whenever the parked
+// task is polled (see await_op); awaiters set it in await_suspend.
 struct await_point {
-    using poll_fn = bool (*)(await_point& self, task_header& task) noexcept;
-    poll_fn poll = nullptr;
+    using fn_type = bool (*)(await_point& self, task_header& task, await_op op) noexcept;
+    fn_type poll = nullptr;
 };
 
 // 80 bytes on x86-64; every field earns its place in the 1M-parked-tasks benchmark (W1).

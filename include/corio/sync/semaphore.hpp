@@ -93,7 +93,7 @@ public:
         // The releaser reads node.value (permits wanted) and writes node.outcome under the
         // semaphore's lock.
         enum outcome : std::uint8_t { pending, acquired, closed, cancelled };
-        static bool on_poll(await_point& self, detail::task_header& t) noexcept;
+        static bool on_poll(await_point& self, detail::task_header& t, detail::await_op op) noexcept;
         bool try_locked() noexcept;  // with m_sem.m_lock held
 
         semaphore& m_sem;

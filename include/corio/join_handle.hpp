@@ -100,6 +100,7 @@ public:
         bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
         T await_resume() {
             if (cancelled) throw cancelled_error();
+            target->flags |= detail::task_flag::observed;  // complete: no poller writes flags now
             return static_cast<detail::task_promise<T>*>(target)->take_result();
         }
     };

@@ -71,13 +71,14 @@ std::pair<std::string, std::uint16_t> split_host_port(std::string_view text) {
     return {std::string(host), std::uint16_t(value)};
 }
 
-task<std::vector<socket_address>> resolve(std::string_view host_port) {
+task<std::vector<socket_address>> resolve(std::string host_port) {
     auto parts = split_host_port(host_port);
     if (auto numeric = socket_address::from_ip(parts.first, parts.second))
         co_return std::vector{*numeric};
-    co_return co_await spawn_blocking([parts = std::move(parts)] {
-        return lookup(parts.first, parts.second);
-    });
+    // Named before the await: g++ 12 destroys a lambda temporary inside a co_await
+    // expression twice (GCC bug 100611).
+    auto job = spawn_blocking([parts = std::move(parts)] { return lookup(parts.first, parts.second); });
+    co_return co_await job;
 }
 
 }  // namespace corio::net

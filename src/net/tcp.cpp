@@ -97,7 +97,7 @@ task<tcp_stream> tcp_stream::connect(socket_address addr) {
     co_return tcp_stream(std::move(rfd), addr);
 }
 
-task<tcp_stream> tcp_stream::connect(std::string_view host_port) {
+task<tcp_stream> tcp_stream::connect(std::string host_port) {
     std::vector<socket_address> addrs = co_await resolve(host_port);
     std::exception_ptr last;
     for (const socket_address& a : addrs) {
@@ -109,7 +109,7 @@ task<tcp_stream> tcp_stream::connect(std::string_view host_port) {
     }
     if (last) std::rethrow_exception(last);
     throw std::system_error(EADDRNOTAVAIL, std::system_category(),
-                            "connect " + std::string(host_port) + ": no address");
+                            "connect " + host_port + ": no address");
 }
 
 std::size_t tcp_stream::read_awaiter::await_resume() const {
@@ -194,7 +194,7 @@ tcp_listener tcp_listener::bind(const socket_address& addr, int backlog) {
     return l;
 }
 
-task<tcp_listener> tcp_listener::bind(std::string_view host_port, int backlog) {
+task<tcp_listener> tcp_listener::bind(std::string host_port, int backlog) {
     std::vector<socket_address> addrs = co_await resolve(host_port);
     std::exception_ptr last;
     for (const socket_address& a : addrs) {
@@ -206,7 +206,7 @@ task<tcp_listener> tcp_listener::bind(std::string_view host_port, int backlog) {
     }
     if (last) std::rethrow_exception(last);
     throw std::system_error(EADDRNOTAVAIL, std::system_category(),
-                            "bind " + std::string(host_port) + ": no address");
+                            "bind " + host_port + ": no address");
 }
 
 std::ptrdiff_t tcp_listener::accept_awaiter::attempt_accept(io_await& base) noexcept {

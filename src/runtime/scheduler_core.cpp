@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "corio/detail/context.hpp"
+#include "corio/task.hpp"
 
 namespace corio::detail {
 
@@ -37,9 +38,30 @@ void scheduler_core::adopt(task_header* t, std::coroutine_handle<> coro, std::st
 }
 
 void scheduler_core::destroy(task_header* t) noexcept {
+    report_unobserved_exception(t);
     m_registry.remove(t);
     if (t->flags & task_flag::named) m_registry.erase_name(t);
     t->frame().destroy();
+}
+
+// A task whose exception nobody will ever see (its handle was dropped): say so on stderr,
+// as tokio's default panic hook does, rather than lose it. Cancellation is not reported.
+void scheduler_core::report_unobserved_exception(task_header* t) noexcept {
+    auto& ex = static_cast<task_promise_base*>(t)->exception;
+    if (!ex || (t->flags & task_flag::observed)) return;
+    try {
+        std::rethrow_exception(ex);
+    } catch (const cancelled_error&) {
+        return;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "corio: task %llu (spawned at %s:%u) ended with an exception nobody joined: %s\n",
+                     static_cast<unsigned long long>(t->id()), t->spawned_at.file_name(),
+                     unsigned(t->spawned_at.line()), e.what());
+    } catch (...) {
+        std::fprintf(stderr, "corio: task %llu (spawned at %s:%u) ended with a non-std exception nobody joined\n",
+                     static_cast<unsigned long long>(t->id()), t->spawned_at.file_name(),
+                     unsigned(t->spawned_at.line()));
+    }
 }
 
 void scheduler_core::shutdown() noexcept {

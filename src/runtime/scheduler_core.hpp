@@ -65,6 +65,7 @@ protected:
 
 private:
     void cancel_all_tasks() noexcept;
+    void report_unobserved_exception(task_header* t) noexcept;
 
     runtime_options m_options;
     driver m_driver;

@@ -55,6 +55,7 @@ inline constexpr std::uint8_t yielded = 1u << 2;    // suspended by a yield: req
 inline constexpr std::uint8_t finished = 1u << 3;   // reached final_suspend in this poll
 inline constexpr std::uint8_t blocking = 1u << 4;   // runs on the blocking pool
 inline constexpr std::uint8_t named = 1u << 5;      // has an entry in the registry's names
+inline constexpr std::uint8_t observed = 1u << 6;   // a joiner took the result (or exception)
 }  // namespace task_flag
 
 // GCC and Clang lay a coroutine frame out as {resume fn, destroy fn, promise, ...}: for a

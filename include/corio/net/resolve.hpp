@@ -29,6 +29,6 @@ const std::error_category& resolve_category() noexcept;
 std::pair<std::string, std::uint16_t> split_host_port(std::string_view text);
 
 // Every address `host_port` resolves to (TCP), in getaddrinfo's order.
-task<std::vector<socket_address>> resolve(std::string_view host_port);
+task<std::vector<socket_address>> resolve(std::string host_port);
 
 }  // namespace corio::net

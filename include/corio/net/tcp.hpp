@@ -79,10 +79,10 @@ public:
 
     // Connects to "host:port" ("127.0.0.1:80", "[::1]:80", "localhost:80"), resolving host
     // names on the blocking pool and trying each address in turn.
-    static task<tcp_stream> connect(std::string_view host_port);
+    static task<tcp_stream> connect(std::string host_port);
     static task<tcp_stream> connect(socket_address addr);
 
-    class [[nodiscard]] read_awaiter : corio::detail::io_await {
+    class [[nodiscard]] read_awaiter : public corio::detail::io_await {
     public:
         read_awaiter(tcp_stream& s, std::span<std::byte> buf) noexcept
             : io_await(s.m_fd.reg(), corio::detail::io_direction::read, &attempt_read),
@@ -97,7 +97,7 @@ public:
         std::span<std::byte> m_buf;
     };
 
-    class [[nodiscard]] write_awaiter : corio::detail::io_await {
+    class [[nodiscard]] write_awaiter : public corio::detail::io_await {
     public:
         // all: keep writing until every byte is out (write_all).
         write_awaiter(tcp_stream& s, std::span<const std::byte> buf, bool all) noexcept
@@ -162,11 +162,11 @@ public:
     // Binds and listens on "host:port" (port 0 picks a free port; see local_address()).
     // Host names are resolved on the blocking pool. SO_REUSEADDR is set; an address in use
     // by another listener still fails with EADDRINUSE.
-    static task<tcp_listener> bind(std::string_view host_port, int backlog = 1024);
+    static task<tcp_listener> bind(std::string host_port, int backlog = 1024);
     // Binds a numeric address, synchronously.
     static tcp_listener bind(const socket_address& addr, int backlog = 1024);
 
-    class [[nodiscard]] accept_awaiter : corio::detail::io_await {
+    class [[nodiscard]] accept_awaiter : public corio::detail::io_await {
     public:
         explicit accept_awaiter(tcp_listener& l) noexcept
             : io_await(l.m_fd.reg(), corio::detail::io_direction::read, &attempt_accept),

@@ -276,9 +276,12 @@ public:
         if (m_chan) m_chan->drop_sender();
     }
 
-    class [[nodiscard]] send_awaiter : await_point {
+    class [[nodiscard]] send_awaiter : public await_point {
     public:
         send_awaiter(chan<T, Queue>* c, T&& v) : m_chan(c), m_value(std::move(v)) {}
+        // Moves are for handing the awaiter to select() before it is awaited.
+        send_awaiter(send_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<T>)
+            : m_chan(o.m_chan), m_value(std::move(o.m_value)) {}
         send_awaiter(const send_awaiter&) = delete;
         send_awaiter& operator=(const send_awaiter&) = delete;
         ~send_awaiter() {
@@ -421,9 +424,11 @@ public:
     receiver_base& operator=(const receiver_base&) = delete;
     ~receiver_base() { reset(); }
 
-    class [[nodiscard]] recv_awaiter : await_point {
+    class [[nodiscard]] recv_awaiter : public await_point {
     public:
         explicit recv_awaiter(chan<T, Queue>* c) noexcept : m_chan(c) {}
+        // Moves are for handing the awaiter to select() before it is awaited.
+        recv_awaiter(recv_awaiter&& o) noexcept : m_chan(o.m_chan) {}
         recv_awaiter(const recv_awaiter&) = delete;
         recv_awaiter& operator=(const recv_awaiter&) = delete;
         ~recv_awaiter() {

@@ -78,9 +78,11 @@ public:
     semaphore& operator=(const semaphore&) = delete;
     ~semaphore();
 
-    class [[nodiscard]] acquire_awaiter : detail::await_point {
+    class [[nodiscard]] acquire_awaiter : public detail::await_point {
     public:
         acquire_awaiter(semaphore& s, std::uint32_t n) noexcept : m_sem(s) { m_node.value = n; }
+        // Moves are for handing the awaiter to select() before it is awaited.
+        acquire_awaiter(acquire_awaiter&& o) noexcept : m_sem(o.m_sem) { m_node.value = o.m_node.value; }
         acquire_awaiter(const acquire_awaiter&) = delete;
         acquire_awaiter& operator=(const acquire_awaiter&) = delete;
         ~acquire_awaiter();

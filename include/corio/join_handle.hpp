@@ -31,6 +31,8 @@ void abort_task(task_header* t) noexcept;
 
 template <class T>
 join_handle<T> make_join_handle(task_header* t) noexcept;
+template <class T>
+task_header* header_of(const join_handle<T>& h) noexcept;
 
 struct join_await : await_point {
     task_header* target;
@@ -114,6 +116,7 @@ public:
 
 private:
     friend join_handle detail::make_join_handle<T>(detail::task_header*) noexcept;
+    friend detail::task_header* detail::header_of<T>(const join_handle&) noexcept;
     explicit join_handle(detail::task_header* t) noexcept : m_task(t) {}
 
     void reset() noexcept {
@@ -127,6 +130,10 @@ namespace detail {
 template <class T>
 join_handle<T> make_join_handle(task_header* t) noexcept {
     return join_handle<T>(t);
+}
+template <class T>
+task_header* header_of(const join_handle<T>& h) noexcept {
+    return h.m_task;
 }
 }  // namespace detail
 

@@ -103,6 +103,7 @@ T finish_block_on(task_header* t) {
         task_header* t;
         ~release_on_exit() { release_task(t); }
     } guard{t};
+    t->flags |= task_flag::observed;  // block_on rethrows it: observed
     return static_cast<task_promise<T>*>(static_cast<task_promise_base*>(t))->take_result();
 }
 

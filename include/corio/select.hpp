@@ -45,9 +45,6 @@ concept leaf_awaitable = std::derived_from<std::remove_cvref_t<A>, await_point> 
     a.await_resume();
 };
 
-template <class T>
-using void_to_monostate = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
-
 // One select argument, seen as a leaf await: the await itself, or a child task's join.
 template <class B>
 struct select_branch;

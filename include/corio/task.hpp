@@ -25,6 +25,7 @@
 #include <new>
 #include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "corio/detail/context.hpp"
 #include "corio/detail/frame_allocator.hpp"
@@ -118,6 +119,9 @@ struct task_promise<void> : task_promise_base {
     void return_void() noexcept {}
     void take_result() { rethrow_if_exception(); }
 };
+
+template <class T>
+using void_to_monostate = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 template <class T>
 struct is_task : std::false_type {};

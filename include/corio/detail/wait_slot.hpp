@@ -1,8 +1,9 @@
 // corio/detail/wait_slot.hpp — one parked waiter that one waker can wake exactly once.
 //
 // The word holds: 0 (empty), a task_header* (a parked task), a thread_waiter* | 1 (a thread
-// blocked outside the runtime), kWaking (a waker is delivering the wake) or kFired (the wake
-// was delivered, or the event happened with nobody parked).
+// blocked outside the runtime), a slot_callback* | 2 (code to run on the waker's thread),
+// kWaking (a waker is delivering the wake) or kFired (the wake was delivered, or the event
+// happened with nobody parked).
 //
 // Rules:
 //  1. Only the waiter arms and disarms; a waker only moves armed → kWaking → kFired, or
@@ -34,10 +35,18 @@ struct thread_waiter {
     }
 };
 
+// Code run by the waker when the slot fires (it must be quick and must not block). Its
+// owner keeps it alive until the slot has fired or the owner has disarmed it.
+struct slot_callback {
+    void (*fn)(slot_callback* self) noexcept;
+};
+
 class wait_slot_ref {
 public:
     static constexpr std::uintptr_t kEmpty = 0;
     static constexpr std::uintptr_t kThreadTag = 1;
+    static constexpr std::uintptr_t kCallbackTag = 2;
+    static constexpr std::uintptr_t kTagMask = 3;
     static constexpr std::uintptr_t kWaking = 2;
     static constexpr std::uintptr_t kFired = 4;
 
@@ -47,6 +56,9 @@ public:
     bool arm(task_header* t) noexcept { return arm_value(reinterpret_cast<std::uintptr_t>(t)); }
     bool arm(thread_waiter* w) noexcept {
         return arm_value(reinterpret_cast<std::uintptr_t>(w) | kThreadTag);
+    }
+    bool arm(slot_callback* c) noexcept {
+        return arm_value(reinterpret_cast<std::uintptr_t>(c) | kCallbackTag);
     }
 
     // Waker: wakes the parked waiter, or records the event if none. Returns true if this call
@@ -61,10 +73,14 @@ public:
             }
             if (m_word.compare_exchange_weak(v, kWaking, std::memory_order_acq_rel)) break;
         }
-        if (v & kThreadTag) {
-            auto* w = reinterpret_cast<thread_waiter*>(v & ~kThreadTag);
+        if ((v & kTagMask) == kThreadTag) {
+            auto* w = reinterpret_cast<thread_waiter*>(v & ~kTagMask);
             m_word.store(kFired, std::memory_order_release);  // w outlives the slot's owner
             w->notify();
+        } else if ((v & kTagMask) == kCallbackTag) {
+            auto* c = reinterpret_cast<slot_callback*>(v & ~kTagMask);
+            c->fn(c);  // before kFired: its owner, disarming, waits for this call to return
+            m_word.store(kFired, std::memory_order_release);
         } else {
             auto* t = reinterpret_cast<task_header*>(v);
             if (lifo)
@@ -77,7 +93,7 @@ public:
     }
 
     // Waker that must not record an event when nobody is parked (a reactor edge is kept in
-    // the registration's readiness instead). Wakes the parked waiter if there is one.
+    // the registration's readiness instead). Wakes the parked waiter (a task) if there is one.
     void wake_if_armed() noexcept {
         std::uintptr_t v = m_word.load(std::memory_order_acquire);
         for (;;) {

@@ -25,9 +25,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "corio/detail/context.hpp"
-#include "corio/detail/spinlock.hpp"
-#include "corio/detail/waiter_list.hpp"
+#include "corio/detail/queued_await.hpp"
 #include "corio/error.hpp"
 
 namespace corio {
@@ -78,28 +76,24 @@ public:
     semaphore& operator=(const semaphore&) = delete;
     ~semaphore();
 
-    class [[nodiscard]] acquire_awaiter : public detail::await_point {
+    class [[nodiscard]] acquire_awaiter : public detail::queued_await<acquire_awaiter> {
     public:
         acquire_awaiter(semaphore& s, std::uint32_t n) noexcept : m_sem(s) { m_node.value = n; }
-        // Moves are for handing the awaiter to select() before it is awaited.
-        acquire_awaiter(acquire_awaiter&& o) noexcept : m_sem(o.m_sem) { m_node.value = o.m_node.value; }
-        acquire_awaiter(const acquire_awaiter&) = delete;
-        acquire_awaiter& operator=(const acquire_awaiter&) = delete;
-        ~acquire_awaiter();
-        bool await_ready() noexcept;
-        bool await_suspend(std::coroutine_handle<> h) noexcept;
-        semaphore_permit await_resume();
+        acquire_awaiter(acquire_awaiter&& o) noexcept : queued_await(std::move(o)), m_sem(o.m_sem) {}
 
     private:
-        friend class semaphore;
-        // The releaser reads node.value (permits wanted) and writes node.outcome under the
-        // semaphore's lock.
-        enum outcome : std::uint8_t { pending, acquired, closed, cancelled };
-        static bool on_poll(await_point& self, detail::task_header& t, detail::await_op op) noexcept;
-        bool try_locked() noexcept;  // with m_sem.m_lock held
-
+        friend class detail::queued_await<acquire_awaiter>;
+        detail::spinlock& lock() noexcept { return m_sem.m_lock; }
+        detail::waiter_list& waiters() noexcept { return m_sem.m_waiters; }
+        bool try_grant(detail::waiter_node& n) noexcept { return m_sem.try_grant_locked(n); }
+        void give_back(detail::waiter_node& n) noexcept {
+            if (n.outcome == detail::queued::granted) m_sem.release(n.value);
+        }
+        semaphore_permit result(std::uint8_t outcome) {
+            if (outcome == detail::queued::closed) throw semaphore_closed();
+            return semaphore_permit(&m_sem, m_node.value);
+        }
         semaphore& m_sem;
-        detail::waiter_node m_node;
     };
 
     // Waits for `n` permits (FIFO). Throws semaphore_closed, cancelled_error.
@@ -120,6 +114,8 @@ public:
     std::size_t waiters() const noexcept;
 
 private:
+    bool try_grant_locked(detail::waiter_node& n) noexcept;
+
     mutable detail::spinlock m_lock;
     std::size_t m_permits;
     bool m_closed = false;

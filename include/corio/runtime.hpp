@@ -53,6 +53,11 @@ struct runtime_options {
     unsigned event_interval = 61;
     // Polls between two looks at the shared injection queue (61: Go's schedtick % 61).
     unsigned global_queue_interval = 61;
+    // Test mode (as Seastar's SEASTAR_SHUFFLE_TASK_QUEUE): when nonzero, every task made
+    // runnable is swapped with a random queued one, seeded by this value, and the LIFO slot
+    // is off, so code that depends on an unspecified run order fails. On a current-thread
+    // runtime a seed replays the same order. Costs a few ns per wake; for tests only.
+    std::uint64_t shuffle_seed = 0;
 };
 
 struct spawn_options {

@@ -7,7 +7,7 @@
 namespace corio::detail {
 
 current_thread_scheduler::current_thread_scheduler(runtime_options opts)
-    : scheduler_core(std::move(opts)) {}
+    : scheduler_core(std::move(opts)), m_shuffle(options().shuffle_seed) {}
 
 current_thread_scheduler::~current_thread_scheduler() { shutdown(); }
 
@@ -19,6 +19,12 @@ void current_thread_scheduler::schedule(task_header* t, bool /*lifo*/) noexcept 
     if (on_driving_thread()) {
         try {
             m_queue.push_back(t);
+            if (m_shuffle) {
+                m_shuffle ^= m_shuffle << 13;
+                m_shuffle ^= m_shuffle >> 7;
+                m_shuffle ^= m_shuffle << 17;
+                m_queue.swap_newest(m_shuffle);
+            }
             return;
         } catch (...) {
             // Out of memory growing the ring: the intrusive injection queue cannot fail.
@@ -66,7 +72,7 @@ void current_thread_scheduler::block_on(task_header* root) {
             t = m_queue.pop_front();
         }
         if (t) {
-            if (poll_task(t) == poll_outcome::requeue) schedule(t, false);
+            if (poll_task(t) == poll_outcome::requeue) schedule(t, false);  // shuffled too
             if (tick % event_interval == 0) io().turn(std::chrono::nanoseconds(0));
             continue;
         }

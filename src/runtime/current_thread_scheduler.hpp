@@ -25,6 +25,13 @@ public:
     }
     bool empty() const noexcept { return m_head == m_tail; }
     std::size_t size() const noexcept { return m_tail - m_head; }
+    // Swaps the newest entry with the one `r % size()` places from the front (shuffle mode).
+    void swap_newest(std::uint64_t r) noexcept {
+        std::size_t n = size();
+        if (n < 2) return;
+        std::size_t mask = m_buf.size() - 1;
+        std::swap(m_buf[(m_tail - 1) & mask], m_buf[(m_head + r % n) & mask]);
+    }
 
 private:
     void grow() {
@@ -59,6 +66,7 @@ private:
 
     local_ring m_queue;  // owned by the thread inside block_on
     inject_queue m_inject;
+    std::uint64_t m_shuffle = 0;  // xorshift state; 0 = shuffle mode off
     std::atomic<bool> m_driving{false};
 };
 

@@ -49,7 +49,7 @@ multi_thread_scheduler::multi_thread_scheduler(runtime_options opts)
     for (unsigned i = 0; i < n; ++i) {
         auto w = std::make_unique<worker>();
         w->index = i;
-        w->rng = 0x9E3779B97F4A7C15ull * (i + 1);
+        w->rng = 0x9E3779B97F4A7C15ull * (i + 1) ^ options().shuffle_seed;
         m_workers.push_back(std::move(w));
     }
     m_sleepers.reserve(n);
@@ -62,7 +62,7 @@ void multi_thread_scheduler::schedule(task_header* t, bool lifo) noexcept {
     context& cx = tls_context;
     if (cx.scheduler == this && cx.worker) {
         worker& w = *static_cast<worker*>(cx.worker);
-        if (lifo) {
+        if (lifo && !options().shuffle_seed) {
             task_header* prev = w.lifo;
             w.lifo = t;
             if (!prev) return;  // runs next here; nothing for others to pick up

@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <coroutine>
+#include <utility>
 
 #include "corio/detail/context.hpp"
 #include "corio/detail/timer_entry.hpp"
@@ -82,21 +83,21 @@ public:
              missed_tick_behavior behavior = missed_tick_behavior::burst) noexcept
         : m_next(start), m_period(period), m_behavior(behavior) {}
 
-    class [[nodiscard]] tick_awaiter {
+    // A sleep until the next tick that returns the tick's scheduled time (a corio await:
+    // usable in select()).
+    class [[nodiscard]] tick_awaiter : public sleep_awaiter {
     public:
         explicit tick_awaiter(interval& owner) noexcept
-            : m_owner(owner), m_sleep(owner.m_next) {}
-        bool await_ready() noexcept { return m_sleep.await_ready(); }
-        bool await_suspend(std::coroutine_handle<> h) noexcept { return m_sleep.await_suspend(h); }
+            : sleep_awaiter(owner.m_next), m_owner(owner) {}
+        tick_awaiter(tick_awaiter&& o) noexcept : sleep_awaiter(std::move(o)), m_owner(o.m_owner) {}
         // The scheduled time of this tick (not the time it completed).
         clock::time_point await_resume() {
-            m_sleep.await_resume();
+            sleep_awaiter::await_resume();
             return m_owner.advance();
         }
 
     private:
         interval& m_owner;
-        sleep_awaiter m_sleep;
     };
 
     // Completes at the next scheduled tick; a cancellation point.

@@ -26,6 +26,7 @@
 #include <utility>
 
 #include "corio/detail/context.hpp"
+#include "corio/detail/wait_info.hpp"
 #include "corio/detail/wait_slot.hpp"
 #include "corio/error.hpp"
 
@@ -102,6 +103,11 @@ public:
         }
         static bool on_poll(await_point& ap, detail::task_header& t, detail::await_op op) noexcept {
             auto& self = static_cast<cancelled_awaiter&>(ap);
+            if (op == detail::await_op::inspect) {
+                detail::tls_wait_info->kind = detail::wait_kind::token;
+                detail::tls_wait_info->describe("cancellation_token::cancelled");
+                return false;
+            }
             if (self.m_slot.fired()) {
                 self.m_callback.reset();
                 return self.finish(done);

@@ -32,6 +32,7 @@
 
 #include "corio/detail/context.hpp"
 #include "corio/detail/fence.hpp"
+#include "corio/detail/wait_info.hpp"
 #include "corio/detail/wait_slot.hpp"
 #include "corio/join_handle.hpp"
 #include "corio/runtime.hpp"
@@ -104,6 +105,13 @@ public:
         }
         static bool on_poll(await_point& ap, task_header& t, await_op op) noexcept {
             auto& self = static_cast<waiter&>(ap);
+            if (op == await_op::inspect) {
+                tls_wait_info->kind = wait_kind::group;
+                tls_wait_info->object = &self.m_group;
+                tls_wait_info->describe("join of child tasks (%zu still running)",
+                                        self.m_group.m_remaining.load(std::memory_order_relaxed));
+                return false;
+            }
             self.m_group.m_slot.disarm();
             self.m_group.m_slot.reset();
             if (op == await_op::cancel || (!self.m_shielded && t.is_cancelled()))

@@ -124,6 +124,16 @@ public:
         // The value itself is taken by join_next's coroutine (it may still have to wait the
         // few instructions between a member's announcement and its completion).
         void result(std::uint8_t) const noexcept {}
+        void inspect(detail::wait_info& w) const noexcept {
+            w.kind = detail::wait_kind::join;
+            w.object = &m_set;
+            std::size_t n = 0;
+            for (auto& [id, m] : m_set.m_members) {
+                if (n++ < 4) w.add_holder(id);
+            }
+            w.holders_known = n <= 4;
+            w.describe("join_set::join_next (%zu members running)", m_set.m_shared->members);
+        }
         join_set& m_set;
     };
 

@@ -20,9 +20,13 @@
 // runtime's timer wheel until the earliest time the cell can be allowed and tries again.
 // Nothing is reserved while sleeping, so waiters are NOT served in arrival order (as with
 // governor): when a cell becomes free, the waiters due at that time race for it and the
-// losers sleep until the next one. That is fair enough for pacing (every waiter wakes at
-// every slot it is due for) but not strict FIFO; use a semaphore in front of the limiter
-// when order matters. With k waiters, each cell costs up to k wakes (the race).
+// losers sleep until the next one. To keep that race fair enough, a woken waiter yields
+// (requeues itself) a few times before trying: zero or one time, at random, if it has
+// already lost a race during this wait, two or three times if not (a fresh waiter, or the
+// task that just won and came back). So a waiter that keeps losing moves ahead, no waiter
+// starves, and no timer time is added (a yield costs microseconds). It is not strict FIFO:
+// put a semaphore in front of the limiter when order matters. With k waiters, each cell
+// costs up to k wakes (the race).
 //
 // Timer resolution: timers fire on 1 ms ticks and never early, so a wait ends up to about a
 // millisecond late. With burst 1 that lateness is lost from the schedule each time; with a
@@ -142,7 +146,9 @@ public:
         rate_limiter& m_limiter;
         std::uint32_t m_n;
         bool m_cancelled = false;
-        bool m_yielded = false;          // parked by a yield (budget spent): no timer queued
+        bool m_yielded = false;          // parked by a budget yield: no timer queued
+        std::uint8_t m_losses = 0;       // races for a cell lost so far (saturating)
+        std::uint8_t m_yields = 0;       // yields left before contending after a timer wake
         std::int64_t m_retry_at_ns = 0;  // when the cells may be allowed (corio::clock, ns)
         detail::timer_entry m_entry;
         detail::driver* m_driver = nullptr;  // set while the entry is queued in its wheel

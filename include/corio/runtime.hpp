@@ -35,8 +35,10 @@
 #include <utility>
 
 #include "corio/detail/context.hpp"
+#include "corio/detail/wait_info.hpp"
 #include "corio/join_handle.hpp"
 #include "corio/task.hpp"
+#include "corio/trace.hpp"
 
 namespace corio {
 
@@ -58,6 +60,30 @@ struct runtime_options {
     // is off, so code that depends on an unspecified run order fails. On a current-thread
     // runtime a seed replays the same order. Costs a few ns per wake; for tests only.
     std::uint64_t shuffle_seed = 0;
+
+    // ---- diagnostics (corio/trace.hpp)
+    // A worker stuck in one poll longer than this is reported (0: off). 100 ms: a poll should
+    // take microseconds; anything near this blocks every task queued behind it.
+    std::chrono::milliseconds blocked_worker_threshold{100};
+    // Receives blocked-worker reports (default: one line on stderr).
+    std::function<void(const blocked_worker_report&)> on_blocked_worker{};
+    // block_on throws corio::deadlock_error when every task waits on something no task, timer,
+    // socket or blocking job can end, for this long (the grace guards against wakes from
+    // threads outside the runtime that corio cannot see).
+    bool detect_deadlocks = true;
+    std::chrono::milliseconds deadlock_grace{500};
+    // Runtime destruction lists the tasks still alive (on stderr) before cancelling them.
+    bool report_leaked_tasks = true;
+    // A signal (e.g. SIGQUIT, as Go does) that prints every runtime's task dump to stderr.
+    // 0: none. The handler is installed when the first runtime asking for it starts.
+    int dump_signal = 0;
+    // Serve Prometheus metrics (and /dump, /dump.json) over HTTP on this address, e.g.
+    // "127.0.0.1:9090", from a thread of the runtime's own. Empty: off.
+    std::string metrics_address{};
+    // Time every poll into runtime_metrics::poll_time_counts (two clock reads per poll).
+    bool poll_time_histogram = false;
+    // Observers of every task's life (each call costs a branch when unset).
+    task_hooks hooks{};
 };
 
 struct spawn_options {
@@ -147,6 +173,9 @@ public:
 
     detail::scheduler_core* core() const noexcept { return m_core; }
 
+    std::string dump() const;
+    runtime_metrics metrics() const;
+
 private:
     detail::scheduler_core* m_core;
 };
@@ -195,6 +224,18 @@ public:
     std::size_t worker_count() const noexcept;
     // Tasks spawned and not yet freed.
     std::size_t live_tasks() const noexcept;
+
+    // ---- observability (corio/trace.hpp); any thread, while the runtime runs
+    // Every live task (see task_info).
+    std::vector<task_info> tasks() const;
+    // The task dump as text, and as JSON.
+    std::string dump() const;
+    std::string dump_json() const;
+    // A snapshot of the runtime's counters, and the same in Prometheus text format.
+    runtime_metrics metrics() const;
+    std::string metrics_prometheus() const;
+    // The address the metrics server listens on ("" when off); useful with port 0.
+    std::string metrics_address() const;
 
 private:
     explicit runtime(std::unique_ptr<detail::scheduler_core> core) noexcept;
@@ -254,6 +295,11 @@ public:
 
 private:
     static bool on_poll(await_point& ap, detail::task_header& t, detail::await_op op) noexcept {
+        if (op == detail::await_op::inspect) {
+            detail::tls_wait_info->kind = detail::wait_kind::yield;
+            detail::tls_wait_info->describe("yield_now (runnable)");
+            return false;
+        }
         static_cast<yield_now&>(ap).m_cancelled = op == detail::await_op::cancel || t.is_cancelled();
         return true;
     }

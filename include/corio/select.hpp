@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <tuple>
 #include <type_traits>
@@ -29,6 +30,7 @@
 #include <variant>
 
 #include "corio/detail/context.hpp"
+#include "corio/detail/wait_info.hpp"
 #include "corio/detail/wait_slot.hpp"
 #include "corio/join_handle.hpp"
 #include "corio/runtime.hpp"
@@ -99,7 +101,11 @@ public:
     using result_type = std::variant<void_to_monostate<typename select_branch<Bs>::result>...>;
 
     template <class... Args>
-    explicit select_awaiter(Args&&... args) : m_branches(std::forward<Args>(args)...) {}
+        requires(sizeof...(Args) == N)
+    explicit select_awaiter(std::in_place_t, Args&&... args) : m_branches(std::forward<Args>(args)...) {}
+    // Moves are for g++, which moves an awaiter into the frame before awaiting it.
+    select_awaiter(select_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<std::tuple<select_branch<Bs>...>>)
+        : m_branches(std::move(o.m_branches)) {}
     select_awaiter(const select_awaiter&) = delete;
     select_awaiter& operator=(const select_awaiter&) = delete;
     ~select_awaiter() {
@@ -200,6 +206,10 @@ private:
 
     static bool on_poll(await_point& ap, task_header& t, await_op op) noexcept {
         auto& self = static_cast<select_awaiter&>(ap);
+        if (op == await_op::inspect) {
+            self.inspect(t);
+            return false;
+        }
         self.m_task = &t;
         if (op == await_op::cancel) {  // a select inside a select lost: children are detached
             self.cancel_all_except(kNone);
@@ -226,6 +236,37 @@ private:
             self.cancel_all_except(self.m_winner);
         }
         return self.children_done(t);
+    }
+
+    // A select waits on the union of its branches: "select: mpsc::recv (...) | sleep until ...".
+    void inspect(task_header& t) noexcept {
+        wait_info& out = *tls_wait_info;
+        wait_info whole;
+        whole.kind = wait_kind::group;
+        whole.object = this;
+        whole.holders_known = true;
+        int len = std::snprintf(whole.text, sizeof whole.text, "select:");
+        for (std::size_t i = 0; i < N; ++i) {
+            if (!(m_registered & (std::uint64_t{1} << i))) continue;
+            visit_index<N>(i, [&](auto I) {
+                auto& leaf = std::get<I>(m_branches).leaf;
+                wait_info branch;
+                tls_wait_info = &branch;
+                leaf.poll(leaf, t, await_op::inspect);
+                whole.external |= branch.external;
+                whole.holders_known &= branch.holders_known;
+                for (std::uint8_t h = 0; h < branch.holder_count; ++h) whole.add_holder(branch.holders[h]);
+                if (len > 0 && std::size_t(len) < sizeof whole.text)
+                    len += std::snprintf(whole.text + len, sizeof whole.text - std::size_t(len), " %s%s",
+                                         i ? "| " : "", branch.text);
+            });
+        }
+        if (m_winner != kNone || m_task_cancelled) {
+            whole.kind = wait_kind::join;
+            whole.describe("select: cancelled branches finishing");
+        }
+        out = whole;
+        tls_wait_info = &out;
     }
 
     result_type resume_winner() {
@@ -259,7 +300,7 @@ private:
 template <class... Bs>
     requires(sizeof...(Bs) >= 1 && sizeof...(Bs) <= 64 && (... && !std::is_lvalue_reference_v<Bs>))
 auto select(Bs&&... branches) {
-    return detail::select_awaiter<std::remove_cvref_t<Bs>...>(std::move(branches)...);
+    return detail::select_awaiter<std::remove_cvref_t<Bs>...>(std::in_place, std::move(branches)...);
 }
 
 }  // namespace corio

@@ -27,6 +27,7 @@
 #include <utility>
 #include <variant>
 
+#include "corio/detail/config.hpp"
 #include "corio/detail/context.hpp"
 #include "corio/detail/frame_allocator.hpp"
 #include "corio/detail/task_header.hpp"
@@ -74,6 +75,20 @@ struct task_promise_base : task_header {
     final_awaiter final_suspend() noexcept { return {}; }
 
     void unhandled_exception() noexcept { exception = std::current_exception(); }
+
+    // Every co_await in a corio task records where it is (for task dumps and backtraces).
+    // (g++ then moves the awaiter into the frame; every corio awaiter is movable until it
+    // is awaited.)
+    template <class A>
+    A&& await_transform(A&& a,
+                        std::source_location where = std::source_location::current()) noexcept {
+#if CORIO_TRACE
+        set_await_site(where);
+#else
+        (void)where;
+#endif
+        return static_cast<A&&>(a);
+    }
 
     void rethrow_if_exception() {
         if (exception) std::rethrow_exception(exception);

@@ -1,5 +1,7 @@
 #include "corio/detail/io_await.hpp"
 
+#include "corio/detail/wait_info.hpp"
+
 namespace corio::detail {
 
 bool io_await::try_once() noexcept {
@@ -56,6 +58,14 @@ bool io_await::suspend(std::coroutine_handle<> h) noexcept {
 
 bool io_await::on_poll(await_point& ap, task_header& t, await_op op) noexcept {
     auto& self = static_cast<io_await&>(ap);
+    if (op == await_op::inspect) {
+        wait_info& w = *tls_wait_info;
+        w.kind = wait_kind::io;
+        w.external = true;
+        w.object = self.reg;
+        w.describe("%s fd %d", self.name, self.reg->fd);
+        return false;
+    }
     wait_slot& slot = self.reg->slot(self.dir);
     slot.disarm();  // woken (fired) or spurious (still armed): either way, withdraw
     slot.reset();

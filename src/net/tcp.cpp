@@ -53,7 +53,7 @@ std::ptrdiff_t neg_errno() noexcept { return -std::ptrdiff_t(errno); }
 class connect_awaiter : corio::detail::io_await {
 public:
     explicit connect_awaiter(corio::detail::io_registration* r) noexcept
-        : io_await(r, corio::detail::io_direction::write, &attempt) {}
+        : io_await(r, corio::detail::io_direction::write, &attempt, "tcp connect") {}
     bool await_ready() noexcept { return ready(); }
     bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
     int await_resume() const {

@@ -7,7 +7,9 @@
 namespace corio::detail {
 
 current_thread_scheduler::current_thread_scheduler(runtime_options opts)
-    : scheduler_core(std::move(opts)), m_shuffle(options().shuffle_seed) {}
+    : scheduler_core(std::move(opts)), m_shuffle(options().shuffle_seed) {
+    start_diagnostics();
+}
 
 current_thread_scheduler::~current_thread_scheduler() { shutdown(); }
 
@@ -58,6 +60,17 @@ void current_thread_scheduler::block_on(task_header* root) {
     tls_context = context{};
     tls_context.scheduler = this;
     tls_context.worker = this;
+    tls_context.runs_tasks = true;
+    tls_context.stats = &m_stats;
+    m_awake_since = std::chrono::steady_clock::now();
+    struct restore_on_exit {
+        current_thread_scheduler& self;
+        context saved;
+        ~restore_on_exit() {
+            tls_context = saved;
+            self.m_driving.store(false, std::memory_order_release);
+        }
+    } restore{*this, saved};
 
     const unsigned event_interval = options().event_interval;
     const unsigned inject_interval = options().global_queue_interval;
@@ -73,13 +86,33 @@ void current_thread_scheduler::block_on(task_header* root) {
         }
         if (t) {
             if (poll_task(t) == poll_outcome::requeue) schedule(t, false);  // shuffled too
-            if (tick % event_interval == 0) io().turn(std::chrono::nanoseconds(0));
+            if (tick % event_interval == 0) {
+                io().turn(std::chrono::nanoseconds(0));
+                m_queue_size.store(m_queue.size(), std::memory_order_relaxed);
+            }
             continue;
         }
-        io().turn(std::nullopt);  // nothing to run: wait for I/O, a timer or a remote wake
+        idle(root);
     }
-    tls_context = saved;
-    m_driving.store(false, std::memory_order_release);
+}
+
+void current_thread_scheduler::idle(task_header* root) {
+    using namespace std::chrono;
+    auto now = steady_clock::now();
+    poller_stats::add(m_stats.busy_ns, std::uint64_t(duration_cast<nanoseconds>(now - m_awake_since).count()));
+    poller_stats::add(m_stats.parks);
+    m_queue_size.store(0, std::memory_order_relaxed);
+    const bool watch = options().detect_deadlocks && io().pending_timers() == 0;
+    // Not watching: sleep until something happens. Watching: sleep at most the grace, then,
+    // if nothing at all happened, look for a deadlock (a thread outside the runtime could
+    // still wake us, which is what the grace is for).
+    bool woke = io().turn(watch ? std::optional<nanoseconds>(options().deadlock_grace) : std::nullopt);
+    m_awake_since = steady_clock::now();
+    if (!watch || woke || !m_inject.empty() || !m_queue.empty() || io().pending_timers()) return;
+    if (auto report = find_deadlock()) {
+        release_task(root);
+        throw deadlock_error(report->cycle, report->dump);
+    }
 }
 
 task_header* current_thread_scheduler::take_queued() noexcept {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <vector>
 
@@ -55,6 +56,13 @@ public:
     void schedule(task_header* t, bool lifo) noexcept override;
     void block_on(task_header* t) override;
     std::size_t worker_count() const noexcept override { return 1; }
+    std::size_t poller_count() const noexcept override { return 1; }
+    const poller_stats& poller(std::size_t) const noexcept override { return m_stats; }
+    std::size_t local_queue_depth(std::size_t) const noexcept override {
+        return m_queue_size.load(std::memory_order_relaxed);
+    }
+    std::size_t injection_queue_depth() const noexcept override { return m_inject.size(); }
+    bool quiescent() const noexcept override { return m_queue.empty() && m_inject.empty(); }
 
 protected:
     void stop_threads() noexcept override {}
@@ -63,10 +71,16 @@ protected:
 private:
     bool on_driving_thread() const noexcept;
     void drain_inject() noexcept;
+    // Waits for I/O, a timer or a remote wake. With nothing that could ever come, checks
+    // for a deadlock first (throws deadlock_error).
+    void idle(task_header* root);
 
     local_ring m_queue;  // owned by the thread inside block_on
     inject_queue m_inject;
     std::uint64_t m_shuffle = 0;  // xorshift state; 0 = shuffle mode off
+    poller_stats m_stats;
+    std::chrono::steady_clock::time_point m_awake_since{};
+    std::atomic<std::size_t> m_queue_size{0};  // published for metrics
     std::atomic<bool> m_driving{false};
 };
 

@@ -54,6 +54,7 @@ multi_thread_scheduler::multi_thread_scheduler(runtime_options opts)
     }
     m_sleepers.reserve(n);
     for (auto& w : m_workers) w->thread = std::thread([this, p = w.get()] { run(*p); });
+    start_diagnostics();
 }
 
 multi_thread_scheduler::~multi_thread_scheduler() { shutdown(); }
@@ -77,9 +78,27 @@ void multi_thread_scheduler::schedule(task_header* t, bool lifo) noexcept {
 
 void multi_thread_scheduler::block_on(task_header* t) {
     thread_waiter waiter;
-    bool armed = wait_slot_ref(t->join_slot()).arm(&waiter);
+    wait_slot_ref slot(t->join_slot());
+    bool armed = slot.arm(&waiter);
+    block_on_wait deadlock_watch;
+    deadlock_watch.waiter = &waiter;
+    add_block_on_wait(&deadlock_watch);
     schedule(t, false);
     if (armed) waiter.wait();
+    remove_block_on_wait(&deadlock_watch);
+    // Woken by the diagnostics thread rather than by the task: withdraw from the task (it
+    // stays parked; shutdown cancels it) and report. If it finished meanwhile, it wins.
+    if (deadlock_watch.deadlock && !slot.disarm()) {
+        release_task(t);
+        throw deadlock_error(deadlock_watch.deadlock->cycle, deadlock_watch.deadlock->dump);
+    }
+}
+
+bool multi_thread_scheduler::quiescent() const noexcept {
+    if (m_idle.load(std::memory_order_acquire) != m_workers.size() || !m_inject.empty()) return false;
+    for (auto& w : m_workers)
+        if (!w->queue.empty()) return false;
+    return true;
 }
 
 void multi_thread_scheduler::run(worker& w) noexcept {
@@ -89,6 +108,9 @@ void multi_thread_scheduler::run(worker& w) noexcept {
     tls_context = context{};
     tls_context.scheduler = this;
     tls_context.worker = &w;
+    tls_context.runs_tasks = true;
+    tls_context.stats = &w.stats;
+    w.awake_since = std::chrono::steady_clock::now();
 
     while (!m_stopping.load(std::memory_order_relaxed)) {
         task_header* t = next_task(w);
@@ -148,7 +170,12 @@ task_header* multi_thread_scheduler::steal(worker& w) noexcept {
         for (std::size_t i = 0; i < n; ++i) {
             worker& victim = *m_workers[(start + i) % n];
             if (&victim == &w) continue;
-            if (task_header* t = victim.queue.steal_into(w.queue)) return t;
+            std::uint32_t before = w.queue.size();
+            if (task_header* t = victim.queue.steal_into(w.queue)) {
+                poller_stats::add(w.stats.steals);
+                poller_stats::add(w.stats.stolen_tasks, w.queue.size() - before + 1);
+                return t;
+            }
         }
     }
     return take_from_inject(w);
@@ -254,6 +281,13 @@ void multi_thread_scheduler::park(worker& w) noexcept {
 }
 
 void multi_thread_scheduler::sleep_until_unparked(worker& w) noexcept {
+    auto now = std::chrono::steady_clock::now();
+    poller_stats::add(w.stats.busy_ns, std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.awake_since).count()));
+    poller_stats::add(w.stats.parks);
+    struct wake_clock {
+        worker& w;
+        ~wake_clock() { w.awake_since = std::chrono::steady_clock::now(); }
+    } stamp{w};
     if (io().try_acquire()) {
         w.on_driver.store(true, std::memory_order_seq_cst);
         while (w.wakeup.load(std::memory_order_acquire) == 0 &&

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -38,6 +39,11 @@ public:
     void schedule(task_header* t, bool lifo) noexcept override;
     void block_on(task_header* t) override;
     std::size_t worker_count() const noexcept override { return m_workers.size(); }
+    std::size_t poller_count() const noexcept override { return m_workers.size(); }
+    const poller_stats& poller(std::size_t i) const noexcept override { return m_workers[i]->stats; }
+    std::size_t local_queue_depth(std::size_t i) const noexcept override { return m_workers[i]->queue.size(); }
+    std::size_t injection_queue_depth() const noexcept override { return m_inject.size(); }
+    bool quiescent() const noexcept override;
 
 protected:
     void stop_threads() noexcept override;
@@ -54,6 +60,8 @@ private:
         std::uint64_t rng = 0;
         std::atomic<std::uint32_t> wakeup{0};   // futex word: 1 = unparked
         std::atomic<bool> on_driver{false};     // parked inside the reactor
+        poller_stats stats;
+        std::chrono::steady_clock::time_point awake_since{};
         std::thread thread;
     };
 

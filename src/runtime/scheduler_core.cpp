@@ -8,14 +8,69 @@
 
 #include "corio/detail/context.hpp"
 #include "corio/task.hpp"
+#include "trace/diagnostics.hpp"
+#include "trace/metrics_server.hpp"
 
 namespace corio::detail {
 
 scheduler_core::scheduler_core(runtime_options opts)
     : m_options(std::move(opts)),
+      m_instrumented(m_options.poll_time_histogram || m_options.hooks.on_poll_begin ||
+                     m_options.hooks.on_poll_end || m_options.hooks.on_complete),
       m_blocking(*this, std::max(1u, m_options.max_blocking_threads), m_options.blocking_keep_alive) {}
 
 scheduler_core::~scheduler_core() = default;
+
+void scheduler_core::start_diagnostics() {
+    if (!m_options.metrics_address.empty())
+        m_metrics_server = std::make_unique<metrics_server>(*this, m_options.metrics_address);
+    if (m_options.dump_signal) diagnostics::instance().install_signal(m_options.dump_signal);
+    if (m_options.blocked_worker_threshold.count() > 0 || m_options.detect_deadlocks ||
+        m_options.dump_signal) {
+        diagnostics::instance().add(this);
+        m_diagnostics = true;
+    }
+}
+
+void scheduler_core::stop_diagnostics() noexcept {
+    if (m_diagnostics) diagnostics::instance().remove(this);
+    m_diagnostics = false;
+    m_metrics_server.reset();
+}
+
+std::string scheduler_core::metrics_address() const {
+    return m_metrics_server ? m_metrics_server->address() : std::string();
+}
+
+void scheduler_core::add_block_on_wait(block_on_wait* w) {
+    std::lock_guard lock(m_block_on_mutex);
+    w->next = m_block_on_waits;
+    m_block_on_waits = w;
+}
+
+void scheduler_core::remove_block_on_wait(block_on_wait* w) noexcept {
+    std::lock_guard lock(m_block_on_mutex);
+    for (block_on_wait** p = &m_block_on_waits; *p; p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            return;
+        }
+    }
+}
+
+bool scheduler_core::has_block_on_waits() const noexcept {
+    std::lock_guard lock(m_block_on_mutex);
+    return m_block_on_waits != nullptr;
+}
+
+bool scheduler_core::deliver_deadlock(const deadlock_report& report) {
+    std::lock_guard lock(m_block_on_mutex);
+    for (block_on_wait* w = m_block_on_waits; w; w = w->next) {
+        w->deadlock = report;
+        w->waiter->notify();
+    }
+    return m_block_on_waits != nullptr;
+}
 
 void scheduler_core::adopt(task_header* t, std::coroutine_handle<> coro, std::string_view name,
                            const std::source_location& where, bool blocking) {
@@ -27,19 +82,28 @@ void scheduler_core::adopt(task_header* t, std::coroutine_handle<> coro, std::st
     t->owner = this;
     t->set_id(m_next_id.fetch_add(1, std::memory_order_relaxed));
     t->spawned_at = where;
-    t->flags = task_flag::root | (blocking ? task_flag::blocking : 0);
+    t->flags = task_flag::root;
+    t->frame_tag = blocking ? kFrameTagBlocking : kFrameTag;
     t->link.store(0, std::memory_order_relaxed);
     t->state.store(task_state::scheduled | 2 * task_state::ref_one, std::memory_order_relaxed);
     if (!name.empty()) {
         m_registry.set_name(t, name);
         t->flags |= task_flag::named;
     }
+#if CORIO_TRACE
     m_registry.add(t);
+#endif
+    if (m_options.hooks.on_spawn) {
+        code_location at{where.file_name(), unsigned(where.line()), where.function_name()};
+        m_options.hooks.on_spawn(t->id(), at);
+    }
 }
 
 void scheduler_core::destroy(task_header* t) noexcept {
     report_unobserved_exception(t);
+#if CORIO_TRACE
     m_registry.remove(t);
+#endif
     if (t->flags & task_flag::named) m_registry.erase_name(t);
     t->frame().destroy();
 }
@@ -67,7 +131,12 @@ void scheduler_core::report_unobserved_exception(task_header* t) noexcept {
 void scheduler_core::shutdown() noexcept {
     if (m_shut_down) return;
     m_shut_down = true;
+    stop_diagnostics();
     stop_threads();
+    if (m_options.report_leaked_tasks) {
+        std::string leaks = leak_report();
+        if (!leaks.empty()) std::fprintf(stderr, "%s", leaks.c_str());
+    }
     m_blocking.shutdown();
     cancel_all_tasks();
 }
@@ -76,7 +145,7 @@ void scheduler_core::cancel_all_tasks() noexcept {
     context saved = tls_context;
     tls_context = context{};
     tls_context.scheduler = this;
-    tls_context.worker = this;  // not a pool thread: block_on from here is refused
+    tls_context.runs_tasks = true;  // block_on from here is refused; wakes go to injection
 
     std::deque<task_header*> ready;
     auto refill = [&] {

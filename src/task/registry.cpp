@@ -5,8 +5,7 @@
 namespace corio::detail {
 
 void task_registry::add(task_header* t) noexcept {
-    t->reg_shard = std::uint8_t(t->id() % kShards);
-    shard& s = m_shards[t->reg_shard];
+    shard& s = m_shards[t->id() % kShards];
     std::lock_guard<spinlock> lock(s.lock);
     t->reg_prev = nullptr;
     t->reg_next = s.head;
@@ -16,7 +15,7 @@ void task_registry::add(task_header* t) noexcept {
 }
 
 void task_registry::remove(task_header* t) noexcept {
-    shard& s = m_shards[t->reg_shard];
+    shard& s = m_shards[t->id() % kShards];
     std::lock_guard<spinlock> lock(s.lock);
     if (t->reg_prev)
         t->reg_prev->reg_next = t->reg_next;

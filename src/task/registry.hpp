@@ -6,6 +6,7 @@
 
 #include <array>
 #include <atomic>
+#include <mutex>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -33,6 +34,20 @@ public:
         for (auto& s : m_shards) {
             std::lock_guard<spinlock> lock(s.lock);
             for (task_header* t = s.head; t; t = t->reg_next) f(t);
+        }
+    }
+
+    // Calls f(task_header*, const std::string* name_or_null) for each live task, one shard
+    // locked at a time (so no task of that shard can be destroyed meanwhile).
+    template <class F>
+    void for_each_named(F&& f) {
+        for (auto& s : m_shards) {
+            std::lock_guard<spinlock> lock(s.lock);
+            for (task_header* t = s.head; t; t = t->reg_next) {
+                const std::string* name = nullptr;
+                if (auto it = s.names.find(t); it != s.names.end()) name = &it->second;
+                f(t, name);
+            }
         }
     }
 

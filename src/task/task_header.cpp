@@ -2,9 +2,12 @@
 #include "corio/detail/task_header.hpp"
 
 #include <stdexcept>
+#include <chrono>
 #include <string>
+#include <thread>
 
 #include "corio/detail/context.hpp"
+#include "corio/detail/wait_info.hpp"
 #include "corio/join_handle.hpp"
 #include "corio/runtime.hpp"
 #include "corio/task.hpp"
@@ -60,6 +63,7 @@ void abort_task(task_header* t) noexcept {
 }
 
 void complete_root(task_header& t) noexcept {
+    if (t.owner->instrumented()) t.owner->on_complete(t);
     t.flags |= task_flag::finished;
     t.state.fetch_or(task_state::complete, std::memory_order_acq_rel);
     wait_slot_ref(t.join_slot()).fire(/*lifo=*/true);
@@ -72,14 +76,35 @@ poll_outcome poll_task(task_header* t) noexcept {
         t->flags &= std::uint8_t(~task_flag::yielded);  // still RUNNING from the last poll
         s = t->state.load(std::memory_order_acquire);
     } else {
-        s = t->state.fetch_add(running - scheduled, std::memory_order_acq_rel) + running -
-            scheduled;
+        // SCHEDULED -> RUNNING, waiting out a dump that is reading the parked task (rule 8).
+        s = t->state.load(std::memory_order_relaxed);
+        for (;;) {
+            if (s & inspecting) {
+                std::this_thread::yield();
+                s = t->state.load(std::memory_order_relaxed);
+                continue;
+            }
+            if (t->state.compare_exchange_weak(s, s - scheduled + running, std::memory_order_acq_rel,
+                                               std::memory_order_relaxed)) {
+                s = s - scheduled + running;
+                break;
+            }
+        }
     }
 
     context& cx = tls_context;
     task_header* outer = cx.current;
     cx.current = t;
     cx.budget = kPollBudget;
+    poller_stats* stats = cx.stats;
+    if (stats) {
+        poller_stats::add(stats->polls);
+        stats->current.store(t, std::memory_order_relaxed);
+    }
+    scheduler_core* owner = t->owner;
+    const bool instrumented = owner->instrumented();
+    std::chrono::steady_clock::time_point started_at{};
+    if (instrumented) started_at = owner->on_poll_begin(t);
 
     std::coroutine_handle<> to_resume{};
     if (!(t->flags & task_flag::started)) {
@@ -97,6 +122,8 @@ poll_outcome poll_task(task_header* t) noexcept {
     }
     if (to_resume) run_coroutine(to_resume);
     cx.current = outer;
+    if (stats) stats->current.store(nullptr, std::memory_order_relaxed);
+    if (instrumented) owner->on_poll_end(t, started_at, stats);
 
     if (t->flags & task_flag::finished) {
         release_task(t);  // the scheduler's lifecycle reference
@@ -116,6 +143,21 @@ poll_outcome poll_task(task_header* t) noexcept {
 
 bool join_await::poll_join(await_point& ap, task_header& self, await_op op) noexcept {
     auto& j = static_cast<join_await&>(ap);
+    if (op == await_op::inspect) {
+        wait_info& w = *tls_wait_info;
+        w.object = j.target;
+        if (j.target->is_blocking_job()) {
+            w.kind = wait_kind::blocking;
+            w.external = true;  // a running job finishes on its own
+            w.describe("join spawn_blocking job (task %llu)", static_cast<unsigned long long>(j.target->id()));
+        } else {
+            w.kind = wait_kind::join;
+            w.add_holder(j.target->id());
+            w.holders_known = true;
+            w.describe("join task %llu", static_cast<unsigned long long>(j.target->id()));
+        }
+        return false;
+    }
     wait_slot_ref slot(j.target->join_slot());
     if (op == await_op::cancel) {
         slot.disarm();  // the result stays in the task, for a later await of the handle
@@ -146,7 +188,7 @@ task_header* spawn_root(scheduler_core* core, task_header* t, std::coroutine_han
 
 void block_on_root(scheduler_core* core, task_header* t, std::coroutine_handle<> coro,
                    const std::source_location& where) {
-    if (tls_context.worker) {
+    if (tls_context.runs_tasks) {
         coro.destroy();
         throw std::logic_error(
             "corio: block_on called from a thread that is running tasks (a worker, or inside "

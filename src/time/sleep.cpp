@@ -1,5 +1,6 @@
 #include "corio/time.hpp"
 
+#include "corio/detail/wait_info.hpp"
 #include "runtime/scheduler_core.hpp"
 
 namespace corio {
@@ -39,6 +40,15 @@ bool sleep_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
 
 bool sleep_awaiter::on_poll(await_point& ap, detail::task_header& t, detail::await_op op) noexcept {
     auto& self = static_cast<sleep_awaiter&>(ap);
+    if (op == detail::await_op::inspect) {
+        detail::wait_info& w = *detail::tls_wait_info;
+        w.kind = detail::wait_kind::timer;
+        w.external = true;
+        w.object = &self.m_entry;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(self.m_deadline - clock::now());
+        w.describe("sleep until %+lld ms", static_cast<long long>(left.count()));
+        return false;
+    }
     if (op == detail::await_op::cancel) {
         if (self.m_driver) self.m_driver->remove_timer(self.m_entry);
         self.m_driver = nullptr;

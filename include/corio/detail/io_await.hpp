@@ -22,12 +22,14 @@ struct io_await : await_point {
     // Performs the operation once: >= 0 done, -errno failed (-EAGAIN: would block).
     using attempt_fn = std::ptrdiff_t (*)(io_await& self) noexcept;
 
-    io_await(io_registration* registration, io_direction direction, attempt_fn fn) noexcept
-        : reg(registration), dir(direction), attempt(fn) {}
+    io_await(io_registration* registration, io_direction direction, attempt_fn fn,
+             const char* op_name) noexcept
+        : reg(registration), dir(direction), attempt(fn), name(op_name) {}
 
     io_registration* reg;
     io_direction dir;
     attempt_fn attempt;
+    const char* name;  // "tcp read", ... (task dumps)
     std::ptrdiff_t result = 0;
     bool cancelled = false;
 

@@ -19,6 +19,7 @@
 //   bool try_grant(waiter_node&)  — grant at once if possible: set node.outcome, return true
 //   void give_back(waiter_node&)  — called WITHOUT the lock: undo a grant (release, unlock...)
 //   R    result(std::uint8_t outcome) — await_resume's value; throw for failure outcomes
+//   void inspect(wait_info&) const — describe the wait for a task dump
 #pragma once
 
 #include <coroutine>
@@ -27,6 +28,7 @@
 
 #include "corio/detail/context.hpp"
 #include "corio/detail/spinlock.hpp"
+#include "corio/detail/wait_info.hpp"
 #include "corio/detail/waiter_list.hpp"
 #include "corio/error.hpp"
 
@@ -96,6 +98,11 @@ private:
     static bool on_poll(await_point& ap, task_header& t, await_op op) noexcept {
         auto& me = static_cast<Derived&>(static_cast<queued_await&>(ap));
         waiter_node& n = static_cast<queued_await&>(ap).m_node;
+        if (op == await_op::inspect) {
+            std::lock_guard guard(me.lock());
+            me.inspect(*tls_wait_info);
+            return false;
+        }
         if (op == await_op::cancel) {
             bool give_back = false;
             {

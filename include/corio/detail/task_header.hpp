@@ -18,6 +18,9 @@
 //     resumes the task with cancelled_error; every later corio await throws at once.
 //  7. The refcount (upper bits) counts the scheduler's "lifecycle" reference, held from spawn
 //     to completion, and one per join_handle. The frame is destroyed when it reaches zero.
+//  8. INSPECTING is set (by CAS) only on a task that is not RUNNING and not COMPLETE, by a
+//     dump holding the task's registry shard lock; a poll does not start while it is set.
+//     So a dump may read a parked task's frames and await point while the runtime runs.
 //
 // Wakes are not precise: a task may be polled while the event it waits for has not happened
 // (a coalesced or stale wake, an abort). That is why a parked task is resumed only through
@@ -26,11 +29,13 @@
 #pragma once
 
 #include <atomic>
+#include <bit>
 #include <coroutine>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <source_location>
+#include <type_traits>
 
 namespace corio::detail {
 
@@ -43,6 +48,8 @@ inline constexpr std::uint64_t running = 1u << 1;
 inline constexpr std::uint64_t notified = 1u << 2;
 inline constexpr std::uint64_t complete = 1u << 3;
 inline constexpr std::uint64_t cancelled = 1u << 4;
+// A dump is reading the parked task: the next poll waits until it is cleared (rule 8).
+inline constexpr std::uint64_t inspecting = 1u << 5;
 inline constexpr std::uint64_t ref_one = std::uint64_t{1} << 16;
 inline constexpr std::uint64_t flags_mask = ref_one - 1;
 }  // namespace task_state
@@ -53,10 +60,13 @@ inline constexpr std::uint8_t root = 1u << 0;       // spawned: has an owner and
 inline constexpr std::uint8_t started = 1u << 1;    // the coroutine body has been entered
 inline constexpr std::uint8_t yielded = 1u << 2;    // suspended by a yield: requeue, state stays RUNNING
 inline constexpr std::uint8_t finished = 1u << 3;   // reached final_suspend in this poll
-inline constexpr std::uint8_t blocking = 1u << 4;   // runs on the blocking pool
-inline constexpr std::uint8_t named = 1u << 5;      // has an entry in the registry's names
-inline constexpr std::uint8_t observed = 1u << 6;   // a joiner took the result (or exception)
+inline constexpr std::uint8_t named = 1u << 4;      // has an entry in the registry's names
+inline constexpr std::uint8_t observed = 1u << 5;   // a joiner took the result (or exception)
 }  // namespace task_flag
+
+static_assert(sizeof(std::source_location) == sizeof(std::uint64_t) &&
+                  std::is_trivially_copyable_v<std::source_location>,
+              "corio keeps a std::source_location in one atomic word");
 
 // GCC and Clang lay a coroutine frame out as {resume fn, destroy fn, promise, ...}: for a
 // promise aligned to at most 16 bytes the promise starts 16 bytes into the frame. A root
@@ -76,6 +86,9 @@ enum class await_op : std::uint8_t {
     // back anything it was already handed (permits, a lock, a notification), so nothing is
     // lost. Never called after poll returned true.
     cancel,
+    // Describe the wait into *tls_wait_info (wait_info.hpp) without changing anything.
+    // Called by a task dump on a pinned (INSPECTING) task, from any thread.
+    inspect,
 };
 
 // An await a root task can park in. `poll` runs on a scheduler thread whenever the parked
@@ -85,7 +98,14 @@ struct await_point {
     fn_type poll = nullptr;
 };
 
-// 80 bytes on x86-64; every field earns its place in the 1M-parked-tasks benchmark (W1).
+// frame_tag: marks a corio task frame (backtrace walks check it) and, for root tasks, its
+// kind. Set before the task is published and never changed, so any thread may read it.
+inline constexpr std::uint8_t kFrameTag = 0xC7;
+inline constexpr std::uint8_t kFrameTagBlocking = 0xC8;  // a spawn_blocking job
+inline constexpr std::uint8_t kFrameTagInternal = 0xC9;  // the runtime's own (not dumped)
+inline bool is_corio_frame_tag(std::uint8_t t) noexcept { return t >= kFrameTag && t <= kFrameTagInternal; }
+
+// 88 bytes on x86-64; every field earns its place in the 1M-parked-tasks benchmark (W1).
 struct task_header {
     std::atomic<std::uint64_t> state{0};
     task_header* queue_next = nullptr;   // intrusive link for the injection queue and lists
@@ -98,13 +118,24 @@ struct task_header {
     std::uint32_t id_low = 0;            // id split so flags stay a separate memory location
     std::uint16_t id_high = 0;
     std::uint8_t flags = 0;              // task_flag bits, owned by the polling thread
-    std::uint8_t reg_shard = 0;
+    std::uint8_t frame_tag = kFrameTag;  // see kFrameTag
     std::source_location spawned_at{};
+    // Where this frame last co_awaited: a std::source_location kept as an atomic word so a
+    // watchdog on another thread may read it while the task runs.
+    std::atomic<std::uint64_t> await_site_bits{0};
     task_header* reg_prev = nullptr;     // registry of live tasks (dumps, shutdown)
     task_header* reg_next = nullptr;
 
     bool is_cancelled() const noexcept {
         return (state.load(std::memory_order_acquire) & task_state::cancelled) != 0;
+    }
+    bool is_blocking_job() const noexcept { return frame_tag == kFrameTagBlocking; }
+
+    void set_await_site(const std::source_location& where) noexcept {
+        await_site_bits.store(std::bit_cast<std::uint64_t>(where), std::memory_order_relaxed);
+    }
+    std::source_location await_site() const noexcept {
+        return std::bit_cast<std::source_location>(await_site_bits.load(std::memory_order_relaxed));
     }
     // Runtime-unique, 48 bits.
     std::uint64_t id() const noexcept { return (std::uint64_t(id_high) << 32) | id_low; }

@@ -153,6 +153,14 @@ public:
     bool fired() noexcept { return ref().fired(); }
     void reset() noexcept { ref().reset(); }
     bool empty() const noexcept { return m_word.load(std::memory_order_acquire) == 0; }
+    // The task parked here, if a task is.
+    task_header* parked_task() const noexcept {
+        std::uintptr_t v = m_word.load(std::memory_order_acquire);
+        if (v == wait_slot_ref::kEmpty || v == wait_slot_ref::kWaking || v == wait_slot_ref::kFired ||
+            (v & wait_slot_ref::kTagMask))
+            return nullptr;
+        return reinterpret_cast<task_header*>(v);
+    }
     // A waiter is parked (not empty, not being woken, not fired).
     bool armed() const noexcept {
         std::uintptr_t v = m_word.load(std::memory_order_acquire);

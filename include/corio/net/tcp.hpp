@@ -85,7 +85,7 @@ public:
     class [[nodiscard]] read_awaiter : public corio::detail::io_await {
     public:
         read_awaiter(tcp_stream& s, std::span<std::byte> buf) noexcept
-            : io_await(s.m_fd.reg(), corio::detail::io_direction::read, &attempt_read),
+            : io_await(s.m_fd.reg(), corio::detail::io_direction::read, &attempt_read, "tcp read"),
               m_stream(s), m_buf(buf) {}
         bool await_ready() noexcept { return ready(); }
         bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
@@ -101,7 +101,8 @@ public:
     public:
         // all: keep writing until every byte is out (write_all).
         write_awaiter(tcp_stream& s, std::span<const std::byte> buf, bool all) noexcept
-            : io_await(s.m_fd.reg(), corio::detail::io_direction::write, &attempt_write),
+            : io_await(s.m_fd.reg(), corio::detail::io_direction::write, &attempt_write,
+                       all ? "tcp write_all" : "tcp write"),
               m_stream(s), m_buf(buf), m_all(all) {}
         bool await_ready() noexcept { return ready(); }
         bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
@@ -169,7 +170,7 @@ public:
     class [[nodiscard]] accept_awaiter : public corio::detail::io_await {
     public:
         explicit accept_awaiter(tcp_listener& l) noexcept
-            : io_await(l.m_fd.reg(), corio::detail::io_direction::read, &attempt_accept),
+            : io_await(l.m_fd.reg(), corio::detail::io_direction::read, &attempt_accept, "tcp accept"),
               m_listener(l) {}
         bool await_ready() noexcept { return ready(); }
         bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }

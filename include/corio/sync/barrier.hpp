@@ -38,6 +38,12 @@ public:
         bool try_grant(detail::waiter_node& n) noexcept { return m_barrier.arrive_locked(n); }
         void give_back(detail::waiter_node&) const noexcept {}  // a completed round stands
         bool result(std::uint8_t outcome) const noexcept { return outcome == kLeader; }
+        void inspect(detail::wait_info& w) const noexcept {
+            w.kind = detail::wait_kind::barrier;
+            w.object = &m_barrier;
+            w.describe("barrier (barrier %p, %zu of %zu arrived)", static_cast<const void*>(&m_barrier),
+                       m_barrier.m_waiters.size(), m_barrier.m_parties);
+        }
         barrier& m_barrier;
     };
 

@@ -157,6 +157,12 @@ public:
         }
         void give_back(corio::detail::waiter_node&) const noexcept {}  // nothing was taken
         std::optional<T> result(std::uint8_t) { return m_rx.take(); }
+        void inspect(corio::detail::wait_info& w) const noexcept {
+            w.kind = corio::detail::wait_kind::channel;
+            w.object = m_rx.m_shared;
+            w.describe("broadcast::recv (channel %p, %zu senders)", static_cast<const void*>(m_rx.m_shared),
+                       m_rx.m_shared->senders);
+        }
         receiver& m_rx;
     };
 

@@ -43,6 +43,7 @@
 #include "corio/detail/context.hpp"
 #include "corio/detail/fence.hpp"
 #include "corio/detail/spinlock.hpp"
+#include "corio/detail/wait_info.hpp"
 #include "corio/detail/waiter_list.hpp"
 #include "corio/error.hpp"
 #include "corio/sync/channel_error.hpp"
@@ -247,9 +248,49 @@ public:
         return true;
     }
 
+    // Who holds the handles, for task dumps and deadlock detection: the task that last
+    // created, moved or used a handle (0: code outside any task, which could still send).
+    void sender_owner_changed(std::uint64_t from, std::uint64_t to) noexcept {
+        if (from == 0) external_senders.fetch_sub(1, std::memory_order_relaxed);
+        if (to == 0) external_senders.fetch_add(1, std::memory_order_relaxed);
+        last_sender_owner.store(to, std::memory_order_relaxed);
+    }
+    void inspect(corio::detail::wait_info& w, bool sending) const noexcept {
+        w.kind = corio::detail::wait_kind::channel;
+        w.object = this;
+        std::size_t n = senders.load(std::memory_order_relaxed);
+        if (sending) {
+            std::uint64_t rx = receiver_owner.load(std::memory_order_relaxed);
+            if (rx) {
+                w.add_holder(rx);
+                w.holders_known = true;
+            } else {
+                w.external = true;
+            }
+            w.describe("mpsc::send (channel %p, full: %zu queued, receiver held by %s%llu)",
+                       static_cast<const void*>(this), queue.size(), rx ? "task " : "code outside tasks",
+                       static_cast<unsigned long long>(rx));
+            return;
+        }
+        w.external = external_senders.load(std::memory_order_relaxed) != 0;
+        std::uint64_t owner = last_sender_owner.load(std::memory_order_relaxed);
+        if (n == 1 && owner) {
+            w.add_holder(owner);
+            w.holders_known = true;
+            w.describe("mpsc::recv (channel %p, %zu queued, 1 sender, held by task %llu)",
+                       static_cast<const void*>(this), queue.size(), static_cast<unsigned long long>(owner));
+        } else {
+            w.describe("mpsc::recv (channel %p, %zu queued, %zu senders)", static_cast<const void*>(this),
+                       queue.size(), n);
+        }
+    }
+
     Queue queue;
     std::atomic<std::size_t> refs{1};  // the receiver's; each sender adds one
     std::atomic<std::size_t> senders{0};
+    std::atomic<std::size_t> external_senders{0};
+    std::atomic<std::uint64_t> last_sender_owner{0};
+    std::atomic<std::uint64_t> receiver_owner{0};
     std::atomic<bool> rx_closed{false};
     corio::detail::wait_slot rx_slot;
     corio::detail::spinlock tx_lock;
@@ -265,15 +306,23 @@ class sender_base {
 public:
     sender_base() noexcept = default;
     sender_base(const sender_base& o) noexcept : m_chan(o.m_chan) {
-        if (m_chan) m_chan->add_sender();
+        if (m_chan) {
+            m_chan->add_sender();
+            m_chan->sender_owner_changed(kNew, m_owner);
+        }
     }
-    sender_base(sender_base&& o) noexcept : m_chan(std::exchange(o.m_chan, nullptr)) {}
+    sender_base(sender_base&& o) noexcept : m_chan(std::exchange(o.m_chan, nullptr)) {
+        if (m_chan) m_chan->sender_owner_changed(o.m_owner, m_owner);
+    }
     sender_base& operator=(sender_base o) noexcept {
         std::swap(m_chan, o.m_chan);
+        std::swap(m_owner, o.m_owner);
         return *this;
     }
     ~sender_base() {
-        if (m_chan) m_chan->drop_sender();
+        if (!m_chan) return;
+        if (m_owner == 0) m_chan->external_senders.fetch_sub(1, std::memory_order_relaxed);
+        m_chan->drop_sender();
     }
 
     class [[nodiscard]] send_awaiter : public await_point {
@@ -358,6 +407,10 @@ public:
         }
         static bool on_poll(await_point& ap, task_header& t, await_op op) noexcept {
             auto& self = static_cast<send_awaiter&>(ap);
+            if (op == await_op::inspect) {
+                self.m_chan->inspect(*corio::detail::tls_wait_info, /*sending=*/true);
+                return false;
+            }
             if (op == await_op::cancel || t.is_cancelled()) {
                 if (self.m_outcome == pending) {
                     self.withdraw();
@@ -383,10 +436,14 @@ public:
 
     // Sends `v`, waiting while the channel is full. Throws send_error<T> (with v) if the
     // receiver is gone or closed, cancelled_error if cancelled. A cancellation point.
-    send_awaiter send(T v) { return send_awaiter(m_chan, std::move(v)); }
+    send_awaiter send(T v) {
+        note_use();
+        return send_awaiter(m_chan, std::move(v));
+    }
 
     // Sends now if there is room; otherwise gives `v` back with the reason.
     try_send_result<T> try_send(T v) {
+        note_use();
         if (m_chan->closed_for_senders()) return try_send_result<T>::refused(try_status::closed, std::move(v));
         if (!m_chan->queue.try_push(v, m_chan->single_producer()))
             return try_send_result<T>::refused(try_status::full, std::move(v));
@@ -404,15 +461,29 @@ public:
 protected:
     template <class, class>
     friend class receiver_base;
-    explicit sender_base(chan<T, Queue>* c) noexcept : m_chan(c) { m_chan->add_sender(); }
+    static constexpr std::uint64_t kNew = ~std::uint64_t{0};  // not counted anywhere yet
+    explicit sender_base(chan<T, Queue>* c) noexcept : m_chan(c) {
+        m_chan->add_sender();
+        m_chan->sender_owner_changed(kNew, m_owner);
+    }
+    void note_use() noexcept {
+        std::uint64_t now = corio::detail::current_task_id();
+        if (now != m_owner) {
+            m_chan->sender_owner_changed(m_owner, now);
+            m_owner = now;
+        }
+    }
     chan<T, Queue>* m_chan = nullptr;
+    std::uint64_t m_owner = corio::detail::current_task_id();
 };
 
 template <class T, class Queue>
 class receiver_base {
 public:
     receiver_base() noexcept = default;
-    receiver_base(receiver_base&& o) noexcept : m_chan(std::exchange(o.m_chan, nullptr)) {}
+    receiver_base(receiver_base&& o) noexcept : m_chan(std::exchange(o.m_chan, nullptr)) {
+        if (m_chan) m_chan->receiver_owner.store(corio::detail::current_task_id(), std::memory_order_relaxed);
+    }
     receiver_base& operator=(receiver_base&& o) noexcept {
         if (this != &o) {
             reset();
@@ -486,6 +557,10 @@ public:
         }
         static bool on_poll(await_point& ap, task_header& t, await_op op) noexcept {
             auto& self = static_cast<recv_awaiter&>(ap);
+            if (op == await_op::inspect) {
+                self.m_chan->inspect(*corio::detail::tls_wait_info, /*sending=*/false);
+                return false;
+            }
             if (self.m_outcome != pending) return true;  // decided before a yield
             auto& slot = self.m_chan->rx_slot;
             slot.disarm();
@@ -505,7 +580,10 @@ public:
 
     // The next value, or std::nullopt once every sender is gone (or close() was called) and
     // the queue is empty. A cancellation point; a cancelled recv takes nothing.
-    recv_awaiter recv() noexcept { return recv_awaiter(m_chan); }
+    recv_awaiter recv() noexcept {
+        m_chan->receiver_owner.store(corio::detail::current_task_id(), std::memory_order_relaxed);
+        return recv_awaiter(m_chan);
+    }
 
     // A value if one is queued now.
     try_recv_result<T> try_recv() {
@@ -525,7 +603,9 @@ public:
     explicit operator bool() const noexcept { return m_chan != nullptr; }
 
 protected:
-    explicit receiver_base(chan<T, Queue>* c) noexcept : m_chan(c) {}
+    explicit receiver_base(chan<T, Queue>* c) noexcept : m_chan(c) {
+        m_chan->receiver_owner.store(corio::detail::current_task_id(), std::memory_order_relaxed);
+    }
     void reset() noexcept {
         if (!m_chan) return;
         m_chan->close_rx();

@@ -42,10 +42,12 @@ public:
     bool try_grant_locked(waiter_node& n) noexcept;
     spinlock& lock_for_waiters() noexcept { return m_lock; }
     waiter_list& waiter_queue() noexcept { return m_waiters; }
+    void inspect_locked(wait_info& w) const noexcept;
 
 private:
     mutable spinlock m_lock;
     bool m_locked = false;
+    std::uint64_t m_holder = 0;  // task holding the lock (0: none, or locked outside a task)
     waiter_list m_waiters;
 };
 }  // namespace detail
@@ -102,6 +104,7 @@ public:
             if (n.outcome == detail::queued::granted) m_mutex.m_core.unlock();
         }
         mutex_guard<T> result(std::uint8_t) noexcept { return mutex_guard<T>(&m_mutex); }
+        void inspect(detail::wait_info& w) const noexcept { m_mutex.m_core.inspect_locked(w); }
         mutex& m_mutex;
     };
 

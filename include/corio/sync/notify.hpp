@@ -38,6 +38,12 @@ public:
         bool try_grant(detail::waiter_node& n) noexcept;
         void give_back(detail::waiter_node& n) noexcept;
         void result(std::uint8_t) const noexcept {}
+        void inspect(detail::wait_info& w) const noexcept {
+            w.kind = detail::wait_kind::notify;
+            w.object = &m_notify;
+            w.describe("notify (notify %p, %zu waiting)", static_cast<const void*>(&m_notify),
+                       m_notify.m_waiters.size());
+        }
         notify& m_notify;
     };
 

@@ -20,6 +20,7 @@
 #include "corio/detail/context.hpp"
 #include "corio/detail/fence.hpp"
 #include "corio/detail/spinlock.hpp"
+#include "corio/detail/wait_info.hpp"
 #include "corio/detail/wait_slot.hpp"
 #include "corio/error.hpp"
 #include "corio/sync/channel_error.hpp"
@@ -35,6 +36,8 @@ struct state {
     bool receiver_gone = false; // guarded by lock
     corio::detail::wait_slot slot;
     std::atomic<int> refs{2};
+    // The task holding the sender (0: code outside any task), for dumps and deadlocks.
+    std::atomic<std::uint64_t> sender_owner{corio::detail::current_task_id()};
 
     void release() noexcept {
         if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
@@ -50,11 +53,12 @@ class receiver;
 template <class T>
 class sender {
 public:
-    sender(sender&& o) noexcept : m_state(std::exchange(o.m_state, nullptr)) {}
+    sender(sender&& o) noexcept : m_state(std::exchange(o.m_state, nullptr)) { note_owner(); }
     sender& operator=(sender&& o) noexcept {
         if (this != &o) {
             reset();
             m_state = std::exchange(o.m_state, nullptr);
+            note_owner();
         }
         return *this;
     }
@@ -88,6 +92,9 @@ private:
     template <class U>
     friend std::pair<sender<U>, receiver<U>> channel();
     explicit sender(detail::state<T>* s) noexcept : m_state(s) {}
+    void note_owner() noexcept {
+        if (m_state) m_state->sender_owner.store(corio::detail::current_task_id(), std::memory_order_relaxed);
+    }
     void reset() noexcept {
         auto* s = std::exchange(m_state, nullptr);
         if (!s) return;
@@ -156,6 +163,21 @@ public:
         static bool on_poll(corio::detail::await_point& ap, corio::detail::task_header& t,
                             corio::detail::await_op op) noexcept {
             auto& self = static_cast<recv_awaiter&>(ap);
+            if (op == corio::detail::await_op::inspect) {
+                corio::detail::wait_info& w = *corio::detail::tls_wait_info;
+                w.kind = corio::detail::wait_kind::channel;
+                w.object = self.m_state;
+                std::uint64_t owner = self.m_state->sender_owner.load(std::memory_order_relaxed);
+                if (owner) {
+                    w.add_holder(owner);
+                    w.holders_known = true;
+                } else {
+                    w.external = true;
+                }
+                w.describe("oneshot::recv (channel %p, sender held by %s%llu)", static_cast<const void*>(self.m_state),
+                           owner ? "task " : "code outside tasks", static_cast<unsigned long long>(owner));
+                return false;
+            }
             if (op == corio::detail::await_op::poll && self.m_state->slot.fired()) return true;
             if (op == corio::detail::await_op::cancel || t.is_cancelled()) {
                 self.m_state->slot.disarm();  // the value (if any) stays in the channel

@@ -39,6 +39,7 @@ public:
     void unlock_write() noexcept;
     spinlock& lock_for_waiters() noexcept { return m_lock; }
     waiter_list& waiter_queue() noexcept { return m_waiters; }
+    void inspect_locked(wait_info& w, std::uint32_t mode) const noexcept;
 
 private:
     void grant_waiters_locked() noexcept;
@@ -46,6 +47,7 @@ private:
     spinlock m_lock;
     std::size_t m_readers = 0;
     bool m_writer = false;
+    std::uint64_t m_writer_task = 0;
     waiter_list m_waiters;
 };
 }  // namespace detail
@@ -120,6 +122,7 @@ public:
                 m_rw.m_core.unlock_read();
         }
         Guard result(std::uint8_t) noexcept { return Guard(&m_rw); }
+        void inspect(detail::wait_info& w) const noexcept { m_rw.m_core.inspect_locked(w, Mode); }
         rw_lock& m_rw;
     };
     using read_awaiter = lock_awaiter<read_guard<T>, detail::rw_lock_core::kRead>;

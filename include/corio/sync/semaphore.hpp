@@ -89,6 +89,12 @@ public:
         void give_back(detail::waiter_node& n) noexcept {
             if (n.outcome == detail::queued::granted) m_sem.release(n.value);
         }
+        void inspect(detail::wait_info& w) const noexcept {
+            w.kind = detail::wait_kind::semaphore;
+            w.object = &m_sem;
+            w.describe("semaphore acquire %u (semaphore %p, %zu available, %zu waiting)", m_node.value,
+                       static_cast<const void*>(&m_sem), m_sem.m_permits, m_sem.m_waiters.size());
+        }
         semaphore_permit result(std::uint8_t outcome) {
             if (outcome == detail::queued::closed) throw semaphore_closed();
             return semaphore_permit(&m_sem, m_node.value);

@@ -45,6 +45,12 @@ public:
         }
         void give_back(detail::waiter_node&) const noexcept {}
         void result(std::uint8_t) const noexcept {}
+        void inspect(detail::wait_info& w) const noexcept {
+            w.kind = detail::wait_kind::wait_group;
+            w.object = &m_group;
+            w.describe("wait_group (wait_group %p, count %zu)", static_cast<const void*>(&m_group),
+                       m_group.m_count);
+        }
         wait_group& m_group;
     };
 

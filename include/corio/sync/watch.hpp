@@ -149,6 +149,12 @@ public:
             return false;
         }
         void give_back(corio::detail::waiter_node&) const noexcept {}
+        void inspect(corio::detail::wait_info& w) const noexcept {
+            w.kind = corio::detail::wait_kind::channel;
+            w.object = m_rx.m_shared;
+            w.describe("watch::changed (channel %p, version %llu seen)", static_cast<const void*>(m_rx.m_shared),
+                       static_cast<unsigned long long>(m_rx.m_seen));
+        }
         bool result(std::uint8_t) {
             std::lock_guard guard(m_rx.m_shared->lock);
             if (m_rx.m_shared->version == m_rx.m_seen) return false;  // sender gone, nothing new

@@ -30,9 +30,11 @@
 // An overall deadline wraps the whole retry instead: corio::timeout(10s, corio::retry(...)).
 //
 // The callable is stored by value in the retry's coroutine frame and lives until the retry
-// completes; what it captures by reference must outlive the retry. (On g++ 12, a lambda
-// with captures that have destructors must be named before the co_await expression — GCC
-// bug 100611, see README; `[&]` captures are safe.)
+// completes; what it captures by reference must outlive the retry. On g++ 12, a lambda whose
+// captures have destructors (a std::string, a shared_ptr) must not be a temporary inside the
+// co_await expression — the callable, or one handed to retry_if/on_retry: name it (or the
+// policy) first. GCC bug 100611 destroys such temporaries twice; see README. `[&]` captures
+// and captureless lambdas are safe.
 //
 // Cancellation: a cancellation point. Cancelled during an attempt: the attempt sees it at its
 // own awaits and retry rethrows its cancelled_error; cancelled during the backoff sleep: the

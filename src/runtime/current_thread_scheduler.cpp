@@ -13,20 +13,20 @@ current_thread_scheduler::current_thread_scheduler(runtime_options opts)
 
 current_thread_scheduler::~current_thread_scheduler() { shutdown(); }
 
-bool current_thread_scheduler::on_driving_thread() const noexcept {
-    return tls_context.scheduler == this && tls_context.worker == this;
+void current_thread_scheduler::push_local(task_header* t) {
+    m_queue.push_back(t);
+    if (m_shuffle) {
+        m_shuffle ^= m_shuffle << 13;
+        m_shuffle ^= m_shuffle >> 7;
+        m_shuffle ^= m_shuffle << 17;
+        m_queue.swap_newest(m_shuffle);
+    }
 }
 
 void current_thread_scheduler::schedule(task_header* t, bool /*lifo*/) noexcept {
     if (on_driving_thread()) {
         try {
-            m_queue.push_back(t);
-            if (m_shuffle) {
-                m_shuffle ^= m_shuffle << 13;
-                m_shuffle ^= m_shuffle >> 7;
-                m_shuffle ^= m_shuffle << 17;
-                m_queue.swap_newest(m_shuffle);
-            }
+            push_local(t);
             return;
         } catch (...) {
             // Out of memory growing the ring: the intrusive injection queue cannot fail.
@@ -85,7 +85,7 @@ void current_thread_scheduler::block_on(task_header* root) {
             t = m_queue.pop_front();
         }
         if (t) {
-            if (poll_task(t) == poll_outcome::requeue) schedule(t, false);  // shuffled too
+            if (poll_task(t) == poll_outcome::requeue) schedule(t, false);
             if (tick % event_interval == 0) {
                 io().turn(std::chrono::nanoseconds(0));
                 m_queue_size.store(m_queue.size(), std::memory_order_relaxed);

@@ -6,23 +6,26 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <vector>
 
+#include "corio/detail/context.hpp"
 #include "runtime/inject_queue.hpp"
 #include "runtime/scheduler_core.hpp"
 
 namespace corio::detail {
 
-// A growable FIFO ring of task pointers for one thread.
+// A growable FIFO ring of task pointers for one thread (a push or pop is a few instructions).
 class local_ring {
 public:
+    local_ring() : m_buf(std::make_unique<task_header*[]>(kInitial)), m_mask(kInitial - 1) {}
     void push_back(task_header* t) {
-        if (m_tail - m_head == m_buf.size()) grow();
-        m_buf[m_tail++ & (m_buf.size() - 1)] = t;
+        if (m_tail - m_head > m_mask) grow();
+        m_buf[m_tail++ & m_mask] = t;
     }
     task_header* pop_front() noexcept {
         if (m_head == m_tail) return nullptr;
-        return m_buf[m_head++ & (m_buf.size() - 1)];
+        return m_buf[m_head++ & m_mask];
     }
     bool empty() const noexcept { return m_head == m_tail; }
     std::size_t size() const noexcept { return m_tail - m_head; }
@@ -30,20 +33,22 @@ public:
     void swap_newest(std::uint64_t r) noexcept {
         std::size_t n = size();
         if (n < 2) return;
-        std::size_t mask = m_buf.size() - 1;
-        std::swap(m_buf[(m_tail - 1) & mask], m_buf[(m_head + r % n) & mask]);
+        std::swap(m_buf[(m_tail - 1) & m_mask], m_buf[(m_head + r % n) & m_mask]);
     }
 
 private:
+    static constexpr std::size_t kInitial = 256;  // as a worker's bounded queue; grows as needed
     void grow() {
-        std::vector<task_header*> bigger(m_buf.size() * 2);
-        for (std::size_t i = m_head; i < m_tail; ++i)
-            bigger[i - m_head] = m_buf[i & (m_buf.size() - 1)];
+        std::size_t cap = (m_mask + 1) * 2;
+        auto bigger = std::make_unique<task_header*[]>(cap);
+        for (std::size_t i = m_head; i < m_tail; ++i) bigger[i - m_head] = m_buf[i & m_mask];
         m_tail -= m_head;
         m_head = 0;
-        m_buf.swap(bigger);
+        m_buf = std::move(bigger);
+        m_mask = cap - 1;
     }
-    std::vector<task_header*> m_buf = std::vector<task_header*>(256);
+    std::unique_ptr<task_header*[]> m_buf;
+    std::size_t m_mask;
     std::size_t m_head = 0;
     std::size_t m_tail = 0;
 };
@@ -69,7 +74,11 @@ protected:
     task_header* take_queued() noexcept override;
 
 private:
-    bool on_driving_thread() const noexcept;
+    bool on_driving_thread() const noexcept {
+        return tls_context.scheduler == this && tls_context.worker == this;
+    }
+    // On the driving thread: queue `t` (shuffled in shuffle mode).
+    void push_local(task_header* t);
     void drain_inject() noexcept;
     // Waits for I/O, a timer or a remote wake. With nothing that could ever come, checks
     // for a deadlock first (throws deadlock_error).

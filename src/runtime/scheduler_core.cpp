@@ -93,10 +93,7 @@ void scheduler_core::adopt(task_header* t, std::coroutine_handle<> coro, std::st
 #if CORIO_TRACE
     m_registry.add(t);
 #endif
-    if (m_options.hooks.on_spawn) {
-        code_location at{where.file_name(), unsigned(where.line()), where.function_name()};
-        m_options.hooks.on_spawn(t->id(), at);
-    }
+    if (m_options.hooks.on_spawn) m_options.hooks.on_spawn(t->id(), location_of(where));
 }
 
 void scheduler_core::destroy(task_header* t) noexcept {

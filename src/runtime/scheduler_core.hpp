@@ -133,6 +133,9 @@ private:
     bool m_shut_down = false;
 };
 
+// A std::source_location as shown in dumps and reports (src/trace/dump.cpp).
+code_location location_of(const std::source_location& l);
+
 // Dump formatting (src/trace/dump.cpp).
 std::string format_dump(const std::vector<task_info>& tasks, std::size_t workers);
 std::string format_dump_json(const std::vector<task_info>& tasks, std::size_t workers);

@@ -33,11 +33,6 @@ milliseconds period_for(const runtime_options& o) {
     return std::clamp(p, milliseconds(5), milliseconds(100));
 }
 
-code_location location_of(const std::source_location& l) {
-    if (!l.file_name() || !*l.file_name()) return {};
-    return code_location{l.file_name(), unsigned(l.line()), l.function_name()};
-}
-
 }  // namespace
 
 diagnostics& diagnostics::instance() {

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "corio/detail/wait_info.hpp"
@@ -36,10 +37,25 @@ namespace detail {
 
 namespace {
 
+// g++ names a coroutine body after its "actor" function: "void f(f(args)::_Z1fv.Frame*)".
+// Show "f(args)" instead.
+std::string function_of(const char* name) {
+    std::string_view n(name ? name : "");
+    auto marker = n.find("::_Z");
+    auto open = n.find('(');
+    if (marker == std::string_view::npos || open == std::string_view::npos || open > marker ||
+        n.find(".Frame*)", marker) == std::string_view::npos)
+        return std::string(n);
+    return std::string(n.substr(open + 1, marker - open - 1));
+}
+}  // namespace
+
 code_location location_of(const std::source_location& l) {
     if (!l.file_name() || !*l.file_name()) return {};
-    return code_location{l.file_name(), unsigned(l.line()), l.function_name()};
+    return code_location{l.file_name(), unsigned(l.line()), function_of(l.function_name())};
 }
+
+namespace {
 
 const char* wait_kind_name(wait_kind k) noexcept {
     switch (k) {

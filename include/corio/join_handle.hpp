@@ -42,16 +42,23 @@ struct join_await : await_point {
     explicit join_await(task_header* t, bool shield = false) noexcept
         : target(t), shielded(shield) {}
 
+    bool finished() const noexcept {
+        return (target->state.load(std::memory_order_acquire) & task_state::complete) != 0;
+    }
     bool ready() noexcept {
         if (!shielded && cancel_requested()) {
             cancelled = true;
             return true;
         }
-        return (target->state.load(std::memory_order_acquire) & task_state::complete) != 0;
+        return finished() && consume_budget();
     }
     bool suspend(std::coroutine_handle<> h) noexcept {
-        if (!wait_slot_ref(target->join_slot()).arm(current_task())) return false;  // finished
         poll = &poll_join;
+        if (finished()) {  // finished, but the budget is spent: yield first
+            park_yield(*this, h);
+            return true;
+        }
+        if (!wait_slot_ref(target->join_slot()).arm(current_task())) return false;  // finished
         park(*this, h);
         return true;
     }
@@ -102,7 +109,7 @@ public:
         bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
         T await_resume() {
             if (cancelled) throw cancelled_error();
-            target->flags |= detail::task_flag::observed;  // complete: no poller writes flags now
+            target->state.fetch_or(detail::task_state::observed, std::memory_order_relaxed);
             return static_cast<detail::task_promise<T>*>(target)->take_result();
         }
     };

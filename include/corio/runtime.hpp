@@ -119,13 +119,14 @@ struct task_value<task<T>> {
 
 template <class F, class... Args>
 using callable_task_value =
-    typename task_value<std::remove_cvref_t<std::invoke_result_t<F&, Args&...>>>::type;
+    typename task_value<std::remove_cvref_t<std::invoke_result_t<F&, Args&&...>>>::type;
 
-// The frame of this coroutine owns the callable and the arguments, so a lambda's captures
-// live as long as the task it started.
+// The frame of this coroutine owns the callable, so a lambda's captures live as long as the
+// task it started. The arguments are moved on into the callable's coroutine, whose own
+// parameters they become (and die with it, not with the join handle).
 template <class R, class F, class... Args>
 task<R> invoke_owned(F f, Args... args) {
-    co_return co_await std::invoke(f, args...);
+    co_return co_await std::invoke(f, std::move(args)...);
 }
 
 template <class T>
@@ -134,7 +135,7 @@ T finish_block_on(task_header* t) {
         task_header* t;
         ~release_on_exit() { release_task(t); }
     } guard{t};
-    t->flags |= task_flag::observed;  // block_on rethrows it: observed
+    t->state.fetch_or(task_state::observed, std::memory_order_relaxed);  // block_on rethrows it
     return static_cast<task_promise<T>*>(static_cast<task_promise_base*>(t))->take_result();
 }
 
@@ -164,7 +165,7 @@ public:
 
     // Spawns a task that owns `f` and `args`.
     template <class F, class... Args>
-        requires(sizeof...(Args) > 0) && std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
+        requires(sizeof...(Args) > 0) && std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...>
     auto spawn(F&& f, Args&&... args) const {
         using R = detail::callable_task_value<std::decay_t<F>, std::decay_t<Args>...>;
         return spawn(detail::invoke_owned<R, std::decay_t<F>, std::decay_t<Args>...>(
@@ -213,7 +214,7 @@ public:
         return handle().spawn(std::forward<F>(f), where);
     }
     template <class F, class... Args>
-        requires(sizeof...(Args) > 0) && std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
+        requires(sizeof...(Args) > 0) && std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...>
     auto spawn(F&& f, Args&&... args) {
         return handle().spawn(std::forward<F>(f), std::forward<Args>(args)...);
     }
@@ -267,7 +268,7 @@ auto spawn(F&& f, std::source_location where = std::source_location::current()) 
 
 // Spawns a task that owns `f` and `args` (each stored by value in the task).
 template <class F, class... Args>
-    requires(sizeof...(Args) > 0) && std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
+    requires(sizeof...(Args) > 0) && std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...>
 auto spawn(F&& f, Args&&... args) {
     return runtime_handle(detail::current_scheduler_or_throw("corio::spawn"))
         .spawn(std::forward<F>(f), std::forward<Args>(args)...);

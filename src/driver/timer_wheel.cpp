@@ -62,13 +62,19 @@ std::optional<timer_wheel::expiration> timer_wheel::next_slot() const noexcept {
         const std::uint64_t slot_range = std::uint64_t{1} << shift;
         const std::uint64_t level_range = slot_range << kSlotBits;
         const unsigned now_slot = unsigned((m_elapsed >> shift) & kSlotMask);
-        const unsigned zeros = unsigned(std::countr_zero(std::rotr(l.occupied, int(now_slot))));
-        const unsigned slot = (zeros + now_slot) % kSlots;
+        // Above level 0 a slot is processed the moment elapsed enters it, so the current
+        // slot holds only the top level's clamped entries, a full rotation ahead: it comes
+        // last. (Searching from it would hide earlier slots behind a later deadline.)
+        const unsigned first = level == 0 ? now_slot : (now_slot + 1) % kSlots;
+        const unsigned zeros = unsigned(std::countr_zero(std::rotr(l.occupied, int(first))));
+        const unsigned slot = (zeros + first) % kSlots;
         const std::uint64_t level_start = m_elapsed & ~(level_range - 1);
         std::uint64_t deadline = level_start + slot * slot_range;
-        if (deadline < (m_elapsed & ~(slot_range - 1))) deadline += level_range;
-        // A slot's deadline is the start of its range; level-0 entries are due exactly then.
-        if (deadline < m_elapsed) deadline = m_elapsed;
+        // A slot that starts before `elapsed` (or at it, above level 0, where a slot is
+        // processed the moment `elapsed` reaches its start) lies one rotation ahead. Above
+        // level 0 this happens only at the top level, to entries clamped to the wheel's span:
+        // the top level works as a ring (as tokio's wheel does).
+        if (level == 0 ? deadline < m_elapsed : deadline <= m_elapsed) deadline += level_range;
         return expiration{level, slot, deadline};
     }
     return std::nullopt;
@@ -78,6 +84,26 @@ std::optional<std::uint64_t> timer_wheel::next_expiration() const noexcept {
     auto e = next_slot();
     if (!e) return std::nullopt;
     return e->deadline;
+}
+
+timer_entry* timer_wheel::take_level(unsigned level) noexcept {
+    timer_entry* all = nullptr;
+    while (m_levels[level].occupied) {
+        unsigned slot = unsigned(std::countr_zero(m_levels[level].occupied));
+        timer_entry* list = take_slot(level, slot);
+        while (list) {
+            timer_entry* e = list;
+            list = e->next;
+            e->next = all;
+            all = e;
+        }
+    }
+    return all;
+}
+
+bool timer_wheel::crosses_rotation(std::uint64_t now_tick) const noexcept {
+    constexpr unsigned kRotationBits = kSlotBits * kLevels;
+    return m_levels[kLevels - 1].occupied && (m_elapsed >> kRotationBits) != (now_tick >> kRotationBits);
 }
 
 timer_entry* timer_wheel::take_slot(unsigned level, unsigned slot) noexcept {

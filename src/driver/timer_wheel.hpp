@@ -59,7 +59,23 @@ public:
                 }
             }
         }
-        if (now_tick > m_elapsed) m_elapsed = now_tick;
+        if (now_tick <= m_elapsed) return;
+        // The top level is a ring over the clamped far future: its slots are placed relative
+        // to elapsed's rotation. A jump into another rotation re-places them (rare: it takes
+        // ~795 days of ticks, or a test).
+        timer_entry* top = crosses_rotation(now_tick) ? take_level(kLevels - 1) : nullptr;
+        m_elapsed = now_tick;
+        while (top) {
+            timer_entry* e = top;
+            top = e->next;
+            e->prev = e->next = nullptr;
+            e->level = timer_entry::kNotQueued;
+            --m_size;
+            if (e->deadline_tick <= m_elapsed)
+                fire(*e);
+            else
+                insert(*e);
+        }
     }
 
 private:
@@ -75,6 +91,9 @@ private:
 
     std::optional<expiration> next_slot() const noexcept;
     timer_entry* take_slot(unsigned level, unsigned slot) noexcept;
+    // Every entry of `level`, as one list (through next).
+    timer_entry* take_level(unsigned level) noexcept;
+    bool crosses_rotation(std::uint64_t now_tick) const noexcept;
 
     std::array<level_state, kLevels> m_levels{};
     std::uint64_t m_elapsed = 0;

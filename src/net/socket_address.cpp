@@ -36,7 +36,9 @@ std::optional<socket_address> socket_address::from_ip(std::string_view ip,
 std::optional<socket_address> socket_address::parse(std::string_view text) noexcept {
     std::string_view host;
     std::string_view port;
+    bool bracketed = false;
     if (!text.empty() && text.front() == '[') {
+        bracketed = true;
         auto close = text.find(']');
         if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
             return std::nullopt;
@@ -53,7 +55,9 @@ std::optional<socket_address> socket_address::parse(std::string_view text) noexc
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535)
         return std::nullopt;
-    return from_ip(host, std::uint16_t(value));
+    auto addr = from_ip(host, std::uint16_t(value));
+    if (addr && bracketed != addr->is_v6()) return std::nullopt;  // brackets are for IPv6 only
+    return addr;
 }
 
 socket_address socket_address::from_native(const sockaddr* sa, socklen_t len) noexcept {

@@ -116,7 +116,7 @@ void multi_thread_scheduler::run(worker& w) noexcept {
         task_header* t = next_task(w);
         if (!t) t = steal(w);
         if (t) {
-            if (w.searching) transition_from_searching(w);
+            if (w.searching.load(std::memory_order_relaxed)) transition_from_searching(w);
             run_task(w, t);
             continue;
         }
@@ -125,7 +125,7 @@ void multi_thread_scheduler::run(worker& w) noexcept {
         if (spin_for_work(w)) continue;
         park(w);
     }
-    if (w.searching) transition_from_searching(w);
+    if (w.searching.load(std::memory_order_relaxed)) transition_from_searching(w);
     tls_context = context{};
 }
 
@@ -214,16 +214,16 @@ bool multi_thread_scheduler::spin_for_work(worker& w) noexcept {
 }
 
 bool multi_thread_scheduler::transition_to_searching(worker& w) noexcept {
-    if (w.searching) return true;
+    if (w.searching.load(std::memory_order_relaxed)) return true;
     // At most half the workers search at once (tokio idle.rs, Go proc.go).
     if (2 * m_searching.load(std::memory_order_seq_cst) >= m_workers.size()) return false;
     m_searching.fetch_add(1, std::memory_order_seq_cst);
-    w.searching = true;
+    w.searching.store(true, std::memory_order_relaxed);
     return true;
 }
 
 void multi_thread_scheduler::transition_from_searching(worker& w) noexcept {
-    w.searching = false;
+    w.searching.store(false, std::memory_order_relaxed);
     if (m_searching.fetch_sub(1, std::memory_order_seq_cst) == 1) notify_parked();
 }
 
@@ -239,7 +239,7 @@ void multi_thread_scheduler::notify_parked() noexcept {
         m_sleepers.pop_back();
         m_idle.fetch_sub(1, std::memory_order_seq_cst);
         m_searching.fetch_add(1, std::memory_order_seq_cst);
-        w->searching = true;
+        w->searching.store(true, std::memory_order_relaxed);
     }
     unpark(*w);
 }
@@ -263,10 +263,8 @@ bool multi_thread_scheduler::try_unregister_sleeper(worker& w) noexcept {
 }
 
 void multi_thread_scheduler::park(worker& w) noexcept {
-    if (w.searching) {
-        w.searching = false;
+    if (w.searching.exchange(false, std::memory_order_relaxed))
         m_searching.fetch_sub(1, std::memory_order_seq_cst);
-    }
     {
         std::lock_guard lock(m_sleepers_mutex);
         m_sleepers.push_back(&w);

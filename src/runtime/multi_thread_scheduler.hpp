@@ -56,7 +56,7 @@ private:
         task_header* lifo = nullptr;
         unsigned lifo_polls = 0;
         std::uint32_t tick = 0;
-        bool searching = false;
+        std::atomic<bool> searching{false};  // also written by the waker of a parked worker
         std::uint64_t rng = 0;
         std::atomic<std::uint32_t> wakeup{0};   // futex word: 1 = unparked
         std::atomic<bool> on_driver{false};     // parked inside the reactor

@@ -109,7 +109,7 @@ void scheduler_core::destroy(task_header* t) noexcept {
 // as tokio's default panic hook does, rather than lose it. Cancellation is not reported.
 void scheduler_core::report_unobserved_exception(task_header* t) noexcept {
     auto& ex = static_cast<task_promise_base*>(t)->exception;
-    if (!ex || (t->flags & task_flag::observed)) return;
+    if (!ex || (t->state.load(std::memory_order_acquire) & task_state::observed)) return;
     try {
         std::rethrow_exception(ex);
     } catch (const cancelled_error&) {
@@ -138,6 +138,19 @@ void scheduler_core::shutdown() noexcept {
     cancel_all_tasks();
 }
 
+// Frames still alive now are finished tasks held by join handles (shutdown rule 4). They
+// leave the registry and their owner: a handle destroyed after the runtime frees the frame
+// on its own (release_task sees no owner).
+void scheduler_core::orphan_remaining_tasks() noexcept {
+    for (task_header* t : m_registry.snapshot()) {
+        t->state.fetch_add(task_state::ref_one, std::memory_order_acq_rel);
+        m_registry.remove(t);
+        if (t->flags & task_flag::named) m_registry.erase_name(t);
+        t->owner = nullptr;
+        release_task(t);  // publishes owner == nullptr to whoever drops the last reference
+    }
+}
+
 void scheduler_core::cancel_all_tasks() noexcept {
     context saved = tls_context;
     tls_context = context{};
@@ -163,6 +176,11 @@ void scheduler_core::cancel_all_tasks() noexcept {
     constexpr int kMaxRounds = 8;  // a cancelled task may spawn new ones; they are cancelled next round
     bool stuck = false;
     for (int round = 0; round < kMaxRounds; ++round) {
+        // Mark every task cancelled before polling any: a task that never started must not
+        // start now (it completes as cancelled without entering its body).
+        m_registry.for_each([](task_header* t) {
+            t->state.fetch_or(task_state::cancelled, std::memory_order_acq_rel);
+        });
         drain();
         std::vector<task_header*> tasks = m_registry.snapshot();
         for (task_header* t : tasks) t->state.fetch_add(task_state::ref_one, std::memory_order_relaxed);
@@ -182,6 +200,7 @@ void scheduler_core::cancel_all_tasks() noexcept {
         }
         if (!live) break;
     }
+    orphan_remaining_tasks();
     if (stuck || !ready.empty()) {
         std::fprintf(stderr,
                      "corio: runtime shutdown: some tasks did not finish after cancellation "

@@ -118,6 +118,7 @@ protected:
 
 private:
     void cancel_all_tasks() noexcept;
+    void orphan_remaining_tasks() noexcept;
     void report_unobserved_exception(task_header* t) noexcept;
 
     runtime_options m_options;

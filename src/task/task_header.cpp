@@ -54,7 +54,11 @@ void wake_lifo(task_header* t) noexcept { wake_impl(t, true); }
 void release_task(task_header* t) noexcept {
     using namespace task_state;
     std::uint64_t prev = t->state.fetch_sub(ref_one, std::memory_order_acq_rel);
-    if ((prev & ~flags_mask) == ref_one) t->owner->destroy(t);
+    if ((prev & ~flags_mask) != ref_one) return;
+    if (t->owner)
+        t->owner->destroy(t);
+    else
+        t->frame().destroy();  // orphaned by a runtime that is gone (shutdown rule 4)
 }
 
 void abort_task(task_header* t) noexcept {

@@ -50,6 +50,8 @@ inline constexpr std::uint64_t complete = 1u << 3;
 inline constexpr std::uint64_t cancelled = 1u << 4;
 // A dump is reading the parked task: the next poll waits until it is cleared (rule 8).
 inline constexpr std::uint64_t inspecting = 1u << 5;
+// A joiner took the result or exception (set by the joiner, on another thread).
+inline constexpr std::uint64_t observed = 1u << 6;
 inline constexpr std::uint64_t ref_one = std::uint64_t{1} << 16;
 inline constexpr std::uint64_t flags_mask = ref_one - 1;
 }  // namespace task_state
@@ -61,7 +63,6 @@ inline constexpr std::uint8_t started = 1u << 1;    // the coroutine body has be
 inline constexpr std::uint8_t yielded = 1u << 2;    // suspended by a yield: requeue, state stays RUNNING
 inline constexpr std::uint8_t finished = 1u << 3;   // reached final_suspend in this poll
 inline constexpr std::uint8_t named = 1u << 4;      // has an entry in the registry's names
-inline constexpr std::uint8_t observed = 1u << 5;   // a joiner took the result (or exception)
 }  // namespace task_flag
 
 static_assert(sizeof(std::source_location) == sizeof(std::uint64_t) &&

@@ -27,6 +27,11 @@
 // (the corio awaits inside the body do), so a stream that never waits — from(vector) — runs
 // like a plain loop.
 //
+// Observability: the frame carries a task header, as a nested task's does (its link names
+// the consumer's frame, and each co_await records its site), so a task dump's async
+// backtrace of a task parked inside a generator shows the generator's frame between the
+// await and the consumer.
+//
 // Cancellation: next() is a cancellation point. If the consuming task has been cancelled,
 // next() throws corio::cancelled_error without resuming the generator (which stays at its
 // co_yield and is destroyed with its owner). A task cancelled while parked in an await
@@ -47,8 +52,12 @@
 #include <type_traits>
 #include <utility>
 
+#include <source_location>
+
+#include "corio/detail/config.hpp"
 #include "corio/detail/context.hpp"
 #include "corio/detail/frame_allocator.hpp"
+#include "corio/detail/task_header.hpp"
 #include "corio/error.hpp"
 
 namespace corio {
@@ -61,7 +70,10 @@ class [[nodiscard]] async_generator {
 public:
     using value_type = T;
 
-    class promise_type {
+    // Derives from task_header for task dumps only: `link` holds the consumer's frame address
+    // while the generator runs (as a nested task's names its parent) and await_site the last
+    // co_await; nothing else of the header is used.
+    class promise_type : public detail::task_header {
     public:
         static void* operator new(std::size_t size) { return detail::allocate_frame(size); }
         static void operator delete(void* p, std::size_t size) noexcept {
@@ -77,7 +89,7 @@ public:
         struct to_consumer {
             bool await_ready() const noexcept { return false; }
             std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) const noexcept {
-                return detail::transfer_to(h.promise().m_consumer);
+                return detail::transfer_to(h.promise().consumer());
             }
             void await_resume() const noexcept {}
         };
@@ -95,7 +107,7 @@ public:
             bool await_ready() const noexcept { return false; }
             std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) noexcept {
                 h.promise().m_value = std::addressof(value);
-                return detail::transfer_to(h.promise().m_consumer);
+                return detail::transfer_to(h.promise().consumer());
             }
             void await_resume() const noexcept {}
         };
@@ -108,9 +120,28 @@ public:
         void return_void() const noexcept {}
         void unhandled_exception() noexcept { m_exception = std::current_exception(); }
 
+        // Records where the body co_awaits, as task<T> does (task dumps).
+        template <class A>
+        A&& await_transform(A&& a, std::source_location where = std::source_location::current()) noexcept {
+#if CORIO_TRACE
+            set_await_site(where);
+#else
+            (void)where;
+#endif
+            return static_cast<A&&>(a);
+        }
+
     private:
         friend class async_generator;
-        std::coroutine_handle<> m_consumer{};   // the coroutine suspended in next()
+        // The coroutine suspended in next() (kept in `link`, where dumps look for the parent).
+        std::coroutine_handle<> consumer() const noexcept {
+            return std::coroutine_handle<>::from_address(
+                reinterpret_cast<void*>(link.load(std::memory_order_relaxed)));
+        }
+        void set_consumer(std::coroutine_handle<> h) noexcept {
+            link.store(reinterpret_cast<std::uintptr_t>(h.address()), std::memory_order_relaxed);
+        }
+
         T* m_value = nullptr;                   // set by a co_yield, taken by next()
         std::exception_ptr m_exception{};
     };
@@ -146,7 +177,7 @@ public:
         }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> consumer) noexcept {
             promise_type& p = m_gen.promise();
-            p.m_consumer = consumer;
+            p.set_consumer(consumer);
             p.m_value = nullptr;
             return detail::transfer_to(m_gen);
         }

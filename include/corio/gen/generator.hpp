@@ -47,6 +47,7 @@ namespace corio {
 
 // `co_yield corio::elements_of(r)` yields every element of the range `r` (see above).
 // Holds a reference to `r`; `r` lives until the end of the co_yield's full expression.
+// (g++ 12 rejects a braced list there — elements_of(std::vector<int>{1, 2}) — name it first.)
 template <std::ranges::range R>
 struct elements_of {
     R range;

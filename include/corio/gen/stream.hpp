@@ -217,9 +217,11 @@ async_generator<T> merge_impl(async_generator<T> first, More... more) {
     std::array<abort_on_drop, N> forwarders;
     {
         mpsc::sender<stream_item<T>> tx = std::move(ch.first);  // dropped at the end of scope
+        spawn_options opts;
+        opts.name = "corio::merge input";
         std::size_t i = 0;
-        forwarders[i++] = abort_on_drop(corio::spawn(merge_forward<T>(std::move(first), tx)));
-        ((forwarders[i++] = abort_on_drop(corio::spawn(merge_forward<T>(std::move(more), tx)))), ...);
+        forwarders[i++] = abort_on_drop(corio::spawn(merge_forward<T>(std::move(first), tx), opts));
+        ((forwarders[i++] = abort_on_drop(corio::spawn(merge_forward<T>(std::move(more), tx), opts))), ...);
     }
     // The channel closes once every forwarder has finished: then recv() gives nullopt.
     while (auto item = co_await ch.second.recv()) {
@@ -315,7 +317,9 @@ template <class U>
 async_generator<task_result_t<U>> buffer_unordered_impl(async_generator<task<U>> input, std::size_t n) {
     auto sem = std::make_shared<semaphore>(n);
     auto ch = mpsc::unbounded_channel<buffered_result<U>>();
-    abort_on_drop feeder(corio::spawn(buffer_feed<U>(std::move(input), sem, std::move(ch.first))));
+    spawn_options opts;
+    opts.name = "corio::buffer_unordered input";
+    abort_on_drop feeder(corio::spawn(buffer_feed<U>(std::move(input), sem, std::move(ch.first)), opts));
     // The channel closes once the feeder and every task it spawned have finished.
     while (auto r = co_await ch.second.recv()) {
         if (r->error) std::rethrow_exception(r->error);
@@ -334,7 +338,7 @@ task<std::vector<T>> collect_impl(async_generator<T> s) {
 }  // namespace detail
 
 // A stream of the elements of `range` (copied or moved into the stream; pass
-// std::views::all(v) to borrow v instead). Never waits. Cost: one move per element.
+// std::views::all(v) to borrow v instead). Never waits. Cost: one copy (or move) per element.
 template <std::ranges::input_range R>
     requires std::constructible_from<std::ranges::range_value_t<std::remove_cvref_t<R>>,
                                      std::ranges::range_reference_t<std::remove_cvref_t<R>>>

@@ -15,6 +15,7 @@ bool io_await::try_once() noexcept {
             continue;  // an edge may have arrived during the syscall: look again
         }
         if (r == -EINTR) continue;
+        if (r > 0 && std::size_t(r) < want) reg->clear(observed, readiness::readable);
         result = r;
         return true;
     }

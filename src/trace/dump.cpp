@@ -41,12 +41,20 @@ namespace {
 // Show "f(args)" instead.
 std::string function_of(const char* name) {
     std::string_view n(name ? name : "");
-    auto marker = n.find("::_Z");
-    auto open = n.find('(');
-    if (marker == std::string_view::npos || open == std::string_view::npos || open > marker ||
-        n.find(".Frame*)", marker) == std::string_view::npos)
-        return std::string(n);
-    return std::string(n.substr(open + 1, marker - open - 1));
+    if (!n.ends_with(".Frame*)")) return std::string(n);
+    // The actor's parameter list is the parenthesised group that closes the string.
+    std::size_t depth = 0, open = std::string_view::npos;
+    for (std::size_t i = n.size(); i-- > 0;) {
+        if (n[i] == ')') ++depth;
+        if (n[i] == '(' && --depth == 0) {
+            open = i;
+            break;
+        }
+    }
+    std::string_view inner = open == std::string_view::npos ? n : n.substr(open + 1);
+    auto marker = inner.rfind("::_Z");
+    if (marker == std::string_view::npos) return std::string(n);
+    return std::string(inner.substr(0, marker));
 }
 }  // namespace
 

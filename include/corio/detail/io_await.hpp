@@ -30,6 +30,10 @@ struct io_await : await_point {
     io_direction dir;
     attempt_fn attempt;
     const char* name;  // "tcp read", ... (task dumps)
+    // Bytes a read asked for: a read that returns fewer has drained the socket, so its
+    // readiness is cleared and the next read parks without a syscall that would only say
+    // EAGAIN (as tokio does). 0: not a read of a byte stream.
+    std::size_t want = 0;
     std::ptrdiff_t result = 0;
     bool cancelled = false;
 

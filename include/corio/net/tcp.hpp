@@ -86,7 +86,9 @@ public:
     public:
         read_awaiter(tcp_stream& s, std::span<std::byte> buf) noexcept
             : io_await(s.m_fd.reg(), corio::detail::io_direction::read, &attempt_read, "tcp read"),
-              m_stream(s), m_buf(buf) {}
+              m_stream(s), m_buf(buf) {
+            want = buf.size();
+        }
         bool await_ready() noexcept { return ready(); }
         bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
         std::size_t await_resume() const;

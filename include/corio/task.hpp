@@ -43,6 +43,23 @@ namespace detail {
 // Completes a root task: publishes the result (COMPLETE) and wakes its joiner.
 void complete_root(task_header& t) noexcept;
 
+// What await_transform hands back for an awaiter: a pointer to it. g++ 12 materializes
+// await_transform's result in the frame whatever it is (a moved-to or copied awaiter when it
+// returns the awaiter itself); a pointer-sized forwarder keeps that to 8 bytes.
+template <class A>
+struct await_forwarder {
+    A* awaiter;
+    bool await_ready() { return awaiter->await_ready(); }
+    template <class H>
+    auto await_suspend(H h) -> decltype(awaiter->await_suspend(h)) {
+        return awaiter->await_suspend(h);
+    }
+    decltype(auto) await_resume() { return awaiter->await_resume(); }
+};
+
+template <class A>
+concept has_member_co_await = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
+
 struct task_promise_base : task_header {
     std::exception_ptr exception{};
 
@@ -77,17 +94,17 @@ struct task_promise_base : task_header {
     void unhandled_exception() noexcept { exception = std::current_exception(); }
 
     // Every co_await in a corio task records where it is (for task dumps and backtraces).
-    // (g++ then moves the awaiter into the frame; every corio awaiter is movable until it
-    // is awaited.)
     template <class A>
-    A&& await_transform(A&& a,
-                        std::source_location where = std::source_location::current()) noexcept {
+    auto await_transform(A&& a, std::source_location where = std::source_location::current()) {
 #if CORIO_TRACE
         set_await_site(where);
 #else
         (void)where;
 #endif
-        return static_cast<A&&>(a);
+        if constexpr (has_member_co_await<A>)
+            return static_cast<A&&>(a).operator co_await();
+        else
+            return await_forwarder<std::remove_reference_t<A>>{std::addressof(a)};
     }
 
     void rethrow_if_exception() {

@@ -14,6 +14,8 @@
 #include "corio/net/resolve.hpp"
 #include "corio/net/socket_address.hpp"
 #include "corio/net/tcp.hpp"
+#include "corio/rate_limiter.hpp"
+#include "corio/retry.hpp"
 #include "corio/runtime.hpp"
 #include "corio/select.hpp"
 #include "corio/sync/barrier.hpp"

@@ -23,8 +23,8 @@
 // losers sleep until the next one. To keep that race fair enough, a woken waiter yields
 // (requeues itself) a few times before trying: zero or one time, at random, if it has
 // already lost a race during this wait, two or three times if not (a fresh waiter, or the
-// task that just won and came back). So a waiter that keeps losing moves ahead, no waiter
-// starves, and no timer time is added (a yield costs microseconds). It is not strict FIFO:
+// task that just won and came back). So a waiter that keeps losing moves ahead, in practice
+// none starves, and no timer time is added (a yield costs microseconds). It is not FIFO:
 // put a semaphore in front of the limiter when order matters. With k waiters, each cell
 // costs up to k wakes (the race).
 //
@@ -35,7 +35,11 @@
 //
 // Cost: try_acquire and a ready until_ready are one clock read and one CAS (a retry per
 // concurrent taker); no lock, no allocation. A wait allocates nothing (the timer entry lives
-// in the awaiter).
+// in the awaiter). Like every corio await, a ready until_ready yields first once the task's
+// poll budget is spent, so a loop over a generous limiter does not starve other tasks.
+//
+// Observability: a task dump shows the wait as "rate_limiter::until_ready (limiter 0x...,
+// n cells, next try in N ms)". It is a timer wait: deadlock detection never counts it.
 //
 // Cancellation: until_ready() / until_n_ready() are cancellation points. A task cancelled
 // while waiting withdraws its timer and takes nothing: the cell stays for the next caller.

@@ -14,6 +14,8 @@
 //    at once. By default every other exception is retried.
 //  * .on_retry(fn) is called before each backoff sleep with (attempt that failed, its
 //    exception, delay): for logging and metrics.
+//  * An exception thrown by pred or fn itself (before it returns a task) is handled as
+//    usual: pred's propagates out of retry; fn's counts as a failed attempt.
 //
 // Delays (backoff): exponential(base) waits base, base·f, base·f², ... (factor f = 2 unless
 // .factor(f)), each capped at .max_delay(d); fixed(d) waits d every time. .jitter(j) then

@@ -14,6 +14,7 @@
 //     by waking itself while RUNNING (task_header.hpp rule 3) and its poll returns false.
 #include "corio/rate_limiter.hpp"
 
+#include "corio/detail/wait_info.hpp"
 #include "runtime/scheduler_core.hpp"
 
 namespace corio {
@@ -114,6 +115,18 @@ bool rate_limiter::ready_awaiter::on_poll(await_point& ap, detail::task_header& 
         self.withdraw();
         self.m_cancelled = true;
         return true;
+    }
+    if (op == detail::await_op::inspect) {  // a task dump, from any thread: read only
+        detail::wait_info& w = *detail::tls_wait_info;
+        w.kind = detail::wait_kind::timer;
+        w.external = true;  // time alone ends the wait: never part of a deadlock
+        w.object = &self.m_limiter;
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::nanoseconds(self.m_retry_at_ns - now_ns()));
+        w.describe("rate_limiter::until_ready (limiter %p, %u cell%s, next try in %lld ms)",
+                   static_cast<const void*>(&self.m_limiter), self.m_n, self.m_n == 1 ? "" : "s",
+                   static_cast<long long>(left.count()));
+        return false;
     }
     if (op != detail::await_op::poll) return false;  // other requests change nothing
     if (t.is_cancelled()) {  // cancelled while waiting: nothing is taken

@@ -17,5 +17,19 @@ run "$bin/async_recursion"
 run "$bin/spawn_blocking"
 run "$bin/read_file"
 run "$bin/tcp_echo_server" 127.0.0.1:0 --self-test
+run "$bin/channel_done"
+run "$bin/join_sum"
+run "$bin/fan_in_join_set"
+run "$bin/select_cancel"
+run "$bin/pipeline"
+run "$bin/semaphore_jobs"
+run "$bin/counter_generator"
+run "$bin/retry_timeout"
+run "$bin/cancel_safety"
+run "$bin/unbounded_channel"
+run "$bin/async_cleanup"
+run "$bin/diagnose_blocking"
+run "$bin/diagnose_deadlock"
+run "$bin/metrics_endpoint" 127.0.0.1:0 --self-test
 echo
 build/release/bench/corio-bench table

@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh [extra packages...]
 set -euo pipefail
 
-packages=(g++ cmake ninja-build libgtest-dev libgmock-dev curl "$@")
+packages=(g++ cmake ninja-build libgtest-dev libgmock-dev curl nlohmann-json3-dev "$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,13 +4,14 @@
 //     if (r.index() == 1) std::puts("no message within 1s");
 //     else if (auto& msg = std::get<0>(r)) use(*msg);
 //
-// Each argument is either a corio await (recv, send, sleep, acquire, lock, accept, read, a
-// join_handle, token.cancelled(), ...) or a task<T>.
+// Each argument is a corio await (recv, send, sleep, acquire, lock, accept, read,
+// token.cancelled(), ...), a task<T>, or a join_handle<T> (passed with std::move).
 //  * corio awaits run inside the calling task, as tokio's select! does: they are polled
 //    together, the first to complete wins, and the others are withdrawn before they could
 //    complete — so a losing recv() takes no message, a losing acquire() holds no permit.
 //  * a task<T> runs as a child task; if it loses it is cancelled (join_handle::abort) and
 //    awaited before select returns, so no child outlives the select.
+//  * a join_handle<T> waits for its task; if it loses, the task runs on, detached.
 // When several are ready at once, the winner is the first ready one from a rotating start,
 // so no branch starves.
 //
@@ -23,6 +24,7 @@
 
 #include <cstddef>
 #include <cstdio>
+#include <optional>
 #include <cstdint>
 #include <tuple>
 #include <type_traits>
@@ -57,6 +59,17 @@ struct select_branch<A> {
     explicit select_branch(A&& a) : leaf(std::move(a)) {}
     A leaf;
     task_header* child() const noexcept { return nullptr; }
+};
+
+// A join_handle: waits for that task. Losing withdraws the join and lets the task run on,
+// detached (as dropping a JoinHandle does in tokio's select!); abort it yourself if needed.
+template <class T>
+struct select_branch<join_handle<T>> {
+    using result = T;
+    explicit select_branch(join_handle<T>&& h) : handle(std::move(h)), leaf(handle.operator co_await()) {}
+    join_handle<T> handle;
+    typename join_handle<T>::awaiter leaf;
+    task_header* child() const noexcept { return nullptr; }  // not ours to cancel
 };
 
 template <class T>
@@ -270,18 +283,18 @@ private:
     }
 
     result_type resume_winner() {
-        result_type out;
+        std::optional<result_type> out;  // the results need not be default-constructible
         visit_index<N>(m_winner, [&](auto I) {
             auto& leaf = std::get<I>(m_branches).leaf;
             using R = decltype(leaf.await_resume());
             if constexpr (std::is_void_v<R>) {
                 leaf.await_resume();
-                out.template emplace<I>();
+                out.emplace(std::in_place_index<I>);
             } else {
-                out.template emplace<I>(leaf.await_resume());
+                out.emplace(std::in_place_index<I>, leaf.await_resume());
             }
         });
-        return out;
+        return std::move(*out);
     }
 
     std::tuple<select_branch<Bs>...> m_branches;

@@ -38,6 +38,10 @@ std::optional<semaphore_permit> semaphore::try_acquire(std::size_t n) noexcept {
 void semaphore::release(std::size_t n) noexcept {
     std::lock_guard lock(m_lock);
     m_permits += n;
+    grant_waiters_locked();
+}
+
+void semaphore::grant_waiters_locked() noexcept {
     while (detail::waiter_node* front = m_waiters.front()) {
         if (m_permits < front->value) break;
         m_permits -= front->value;

@@ -20,6 +20,8 @@
 //   void give_back(waiter_node&)  — called WITHOUT the lock: undo a grant (release, unlock...)
 //   R    result(std::uint8_t outcome) — await_resume's value; throw for failure outcomes
 //   void inspect(wait_info&) const — describe the wait for a task dump
+//   void on_withdrawn_locked()  — optional: a queued waiter left; grant those behind it that
+//                                 it was holding back (a semaphore's head asking for more)
 #pragma once
 
 #include <coroutine>
@@ -54,7 +56,7 @@ public:
     ~queued_await() {
         if (m_node.slot.armed()) {  // the frame is destroyed while parked here
             std::lock_guard guard(self().lock());
-            if (m_node.queued) self().waiters().remove(m_node);
+            if (m_node.queued) withdraw_locked();
         }
     }
 
@@ -91,9 +93,15 @@ public:
 
 protected:
     waiter_node m_node;
+    void on_withdrawn_locked() noexcept {}  // default: leaving holds nobody back
 
 private:
     Derived& self() noexcept { return static_cast<Derived&>(*this); }
+    // Leaves the queue (lock held) and lets the primitive grant whoever this node held back.
+    void withdraw_locked() noexcept {
+        self().waiters().remove(m_node);
+        self().on_withdrawn_locked();
+    }
 
     static bool on_poll(await_point& ap, task_header& t, await_op op) noexcept {
         auto& me = static_cast<Derived&>(static_cast<queued_await&>(ap));
@@ -108,7 +116,7 @@ private:
             {
                 std::lock_guard guard(me.lock());
                 if (n.queued)
-                    me.waiters().remove(n);
+                    static_cast<queued_await&>(ap).withdraw_locked();
                 else
                     give_back = n.outcome != queued::pending && n.outcome != queued::cancelled;
             }
@@ -122,7 +130,7 @@ private:
         if (!t.is_cancelled()) return false;
         std::lock_guard guard(me.lock());
         if (n.queued) {
-            me.waiters().remove(n);
+            static_cast<queued_await&>(ap).withdraw_locked();
             n.outcome = queued::cancelled;
         }
         // Not queued: the grant happened under this lock and wins (rule 2).

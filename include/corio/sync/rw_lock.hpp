@@ -40,9 +40,9 @@ public:
     spinlock& lock_for_waiters() noexcept { return m_lock; }
     waiter_list& waiter_queue() noexcept { return m_waiters; }
     void inspect_locked(wait_info& w, std::uint32_t mode) const noexcept;
+    void grant_waiters_locked() noexcept;  // lock held: admit the queue's head (and readers after it)
 
 private:
-    void grant_waiters_locked() noexcept;
 
     spinlock m_lock;
     std::size_t m_readers = 0;
@@ -114,6 +114,7 @@ public:
         detail::spinlock& lock() noexcept { return m_rw.m_core.lock_for_waiters(); }
         detail::waiter_list& waiters() noexcept { return m_rw.m_core.waiter_queue(); }
         bool try_grant(detail::waiter_node& n) noexcept { return m_rw.m_core.try_grant_locked(n); }
+        void on_withdrawn_locked() noexcept { m_rw.m_core.grant_waiters_locked(); }
         void give_back(detail::waiter_node& n) noexcept {
             if (n.outcome != detail::queued::granted) return;
             if constexpr (Mode == detail::rw_lock_core::kWrite)

@@ -86,6 +86,7 @@ public:
         detail::spinlock& lock() noexcept { return m_sem.m_lock; }
         detail::waiter_list& waiters() noexcept { return m_sem.m_waiters; }
         bool try_grant(detail::waiter_node& n) noexcept { return m_sem.try_grant_locked(n); }
+        void on_withdrawn_locked() noexcept { m_sem.grant_waiters_locked(); }
         void give_back(detail::waiter_node& n) noexcept {
             if (n.outcome == detail::queued::granted) m_sem.release(n.value);
         }
@@ -121,6 +122,7 @@ public:
 
 private:
     bool try_grant_locked(detail::waiter_node& n) noexcept;
+    void grant_waiters_locked() noexcept;  // hands permits to the queue's head, in order
 
     mutable detail::spinlock m_lock;
     std::size_t m_permits;

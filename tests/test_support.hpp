@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -55,6 +56,26 @@ T run_ct(task<T> t) {
     watchdog w(std::chrono::seconds(60));
     auto rt = runtime::current_thread();
     return rt.block_on(std::move(t));
+}
+
+// Runs `t` on a current-thread runtime in shuffle mode with `seed` (deterministic order).
+template <class T>
+T run_seeded(task<T> t, std::uint64_t seed) {
+    watchdog w(std::chrono::seconds(60));
+    runtime_options opts;
+    opts.shuffle_seed = seed;
+    auto rt = runtime::current_thread(opts);
+    return rt.block_on(std::move(t));
+}
+
+// Yields until `pred()` holds (at most `max` times); returns whether it held.
+template <class P>
+task<bool> yield_until(P pred, int max = 100'000) {
+    for (int i = 0; i < max; ++i) {
+        if (pred()) co_return true;
+        co_await yield_now();
+    }
+    co_return pred();
 }
 
 }  // namespace corio::testing

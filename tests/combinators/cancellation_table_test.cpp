@@ -35,6 +35,8 @@
 using namespace std::chrono_literals;
 using corio::testing::run_ct;
 
+using corio::testing::yield_until;
+
 namespace {
 
 template <class T>
@@ -55,15 +57,6 @@ T run_ct_one_blocking_thread(corio::task<T> t) {
     opts.max_blocking_threads = 1;
     auto rt = corio::runtime::current_thread(opts);
     return rt.block_on(std::move(t));
-}
-
-template <class P>
-corio::task<bool> yield_until(P pred, int max = 100'000) {
-    for (int i = 0; i < max; ++i) {
-        if (pred()) co_return true;
-        co_await corio::yield_now();
-    }
-    co_return pred();
 }
 
 // Lets every other runnable task of a current-thread runtime run up to its next await.

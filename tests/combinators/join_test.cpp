@@ -21,6 +21,8 @@
 using namespace std::chrono_literals;
 using corio::testing::run_ct;
 
+using corio::testing::run_seeded;
+
 namespace {
 
 template <class T>
@@ -29,15 +31,6 @@ T run_mt(corio::task<T> t, unsigned workers = 2) {
     corio::runtime_options opts;
     opts.workers = workers;
     corio::runtime rt{opts};
-    return rt.block_on(std::move(t));
-}
-
-template <class T>
-T run_seeded(corio::task<T> t, std::uint64_t seed) {
-    corio::testing::watchdog w(std::chrono::seconds(60));
-    corio::runtime_options opts;
-    opts.shuffle_seed = seed;
-    auto rt = corio::runtime::current_thread(opts);
     return rt.block_on(std::move(t));
 }
 

@@ -22,6 +22,8 @@
 using namespace std::chrono_literals;
 using corio::testing::run_ct;
 
+using corio::testing::yield_until;
+
 namespace {
 
 template <class T>
@@ -31,15 +33,6 @@ T run_mt(corio::task<T> t, unsigned workers = 2) {
     opts.workers = workers;
     corio::runtime rt{opts};
     return rt.block_on(std::move(t));
-}
-
-template <class P>
-corio::task<bool> yield_until(P pred, int max = 100'000) {
-    for (int i = 0; i < max; ++i) {
-        if (pred()) co_return true;
-        co_await corio::yield_now();
-    }
-    co_return pred();
 }
 
 // Sets a flag when destroyed: tells that a task's frame was unwound (cancelled and freed).

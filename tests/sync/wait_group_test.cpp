@@ -16,35 +16,11 @@
 using namespace std::chrono_literals;
 using corio::testing::run_ct;
 
+using corio::testing::run_mt;
+using corio::testing::run_seeded;
+using corio::testing::yield_until;
+
 namespace {
-
-// A multi-thread runtime with `workers` workers under a 60 s watchdog.
-template <class T>
-T run_mt(corio::task<T> t, unsigned workers = 2) {
-    corio::testing::watchdog w(std::chrono::seconds(60));
-    corio::runtime_options opts;
-    opts.workers = workers;
-    corio::runtime rt{opts};
-    return rt.block_on(std::move(t));
-}
-
-template <class T>
-T run_seeded(corio::task<T> t, std::uint64_t seed) {
-    corio::testing::watchdog w(std::chrono::seconds(60));
-    corio::runtime_options opts;
-    opts.shuffle_seed = seed;
-    auto rt = corio::runtime::current_thread(opts);
-    return rt.block_on(std::move(t));
-}
-
-template <class P>
-corio::task<bool> yield_until(P pred, int max = 100'000) {
-    for (int i = 0; i < max; ++i) {
-        if (pred()) co_return true;
-        co_await corio::yield_now();
-    }
-    co_return pred();
-}
 
 struct live {
     static inline std::atomic<int> count{0};

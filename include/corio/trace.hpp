@@ -12,7 +12,9 @@
 // prints every runtime's dump to stderr; metrics_address serves Prometheus text.
 //
 // Safe from any thread while the runtime runs. A dump briefly pins each parked task (its
-// next poll waits a few microseconds); running tasks are listed without their details.
+// next poll waits a few microseconds); running tasks, and tasks that yielded and wait in a
+// run queue (a yield takes no atomic RMW, so they cannot be pinned), are listed without
+// their details.
 #pragma once
 
 #include <chrono>

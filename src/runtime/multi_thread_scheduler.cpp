@@ -53,8 +53,10 @@ multi_thread_scheduler::multi_thread_scheduler(runtime_options opts)
         m_workers.push_back(std::move(w));
     }
     m_sleepers.reserve(n);
-    for (auto& w : m_workers) w->thread = std::thread([this, p = w.get()] { run(*p); });
+    // Before the workers start: if it throws (the metrics address is in use), there is no
+    // thread to stop.
     start_diagnostics();
+    for (auto& w : m_workers) w->thread = std::thread([this, p = w.get()] { run(*p); });
 }
 
 multi_thread_scheduler::~multi_thread_scheduler() { shutdown(); }

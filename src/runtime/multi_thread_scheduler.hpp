@@ -60,7 +60,9 @@ private:
         std::uint64_t rng = 0;
         std::atomic<std::uint32_t> wakeup{0};   // futex word: 1 = unparked
         std::atomic<bool> on_driver{false};     // parked inside the reactor
-        poller_stats stats;
+        // Its own cache line: written on every poll, while other workers write wakeup and
+        // searching above when they unpark this one.
+        alignas(64) poller_stats stats;
         std::chrono::steady_clock::time_point awake_since{};
         std::thread thread;
     };

@@ -174,6 +174,14 @@ void append_json_location(std::string& out, const code_location& l) {
 }  // namespace
 
 std::vector<task_info> scheduler_core::collect_tasks(bool include_internal) {
+    // A task that yielded keeps RUNNING while it waits in a run queue (a yield costs no RMW):
+    // it is running only if a poller is inside it now.
+    std::vector<const task_header*> in_poll;
+    for (std::size_t i = 0; i < poller_count(); ++i)
+        if (const task_header* p = poller(i).current.load(std::memory_order_relaxed)) in_poll.push_back(p);
+    auto polled_now = [&](const task_header* t) {
+        return std::find(in_poll.begin(), in_poll.end(), t) != in_poll.end();
+    };
     std::vector<task_info> out;
     m_registry.for_each_named([&](task_header* t, const std::string* name) {
         if (!include_internal && t->frame_tag == kFrameTagInternal) return;
@@ -183,15 +191,22 @@ std::vector<task_info> scheduler_core::collect_tasks(bool include_internal) {
         info.spawned_at = location_of(t->spawned_at);
         info.blocking_job = t->is_blocking_job();
         std::uint64_t s = t->state.load(std::memory_order_acquire);
-        if (s & task_state::complete)
+        if (s & task_state::complete) {
             info.status = task_status::done;
-        else if (s & task_state::running)
-            info.status = task_status::running;
-        else if (s & task_state::scheduled)
+        } else if ((s & task_state::running) && !polled_now(t) && !t->is_blocking_job()) {
+            // Its frames are not pinned (a yielded task's next poll takes no RMW): no details.
             info.status = task_status::scheduled;
-        else
+            info.waiting_on = "runnable (yielded: yield_now, or its poll budget was spent)";
+            info.wait_kind = "yield";
+        } else if (s & task_state::running) {
+            info.status = task_status::running;
+        } else if (s & task_state::scheduled) {
+            info.status = task_status::scheduled;
+        } else {
             info.status = task_status::waiting;
-        if (info.status != task_status::done && info.status != task_status::running)
+        }
+        if (info.status == task_status::waiting ||
+            (info.status == task_status::scheduled && info.wait_kind.empty()))
             inspect_parked(t, info);
         out.push_back(std::move(info));
     });
@@ -276,7 +291,10 @@ std::optional<scheduler_core::deadlock_report> scheduler_core::find_deadlock() {
         while (cur && !seen.count(cur->id)) {
             seen.insert(cur->id);
             path.push_back(cur);
-            if (cur->wait_holders.empty()) break;
+            if (cur->wait_holders.empty()) {
+                cur = nullptr;  // the chain ends in an open wait: not a cycle
+                break;
+            }
             auto next = by_id.find(cur->wait_holders.front());
             cur = next == by_id.end() ? nullptr : next->second;
         }

@@ -5,7 +5,7 @@
 namespace corio::detail {
 
 void task_registry::add(task_header* t) noexcept {
-    shard& s = m_shards[t->id() % kShards];
+    shard& s = shard_of(t);
     std::lock_guard<spinlock> lock(s.lock);
     t->reg_prev = nullptr;
     t->reg_next = s.head;
@@ -15,7 +15,7 @@ void task_registry::add(task_header* t) noexcept {
 }
 
 void task_registry::remove(task_header* t) noexcept {
-    shard& s = m_shards[t->id() % kShards];
+    shard& s = shard_of(t);
     std::lock_guard<spinlock> lock(s.lock);
     if (t->reg_prev)
         t->reg_prev->reg_next = t->reg_next;
@@ -37,19 +37,19 @@ std::size_t task_registry::size() const noexcept {
 }
 
 void task_registry::set_name(task_header* t, std::string_view name) {
-    shard& s = m_shards[t->id() % kShards];
+    shard& s = shard_of(t);
     std::lock_guard<spinlock> lock(s.lock);
     s.names.insert_or_assign(t, std::string(name));
 }
 
 void task_registry::erase_name(task_header* t) noexcept {
-    shard& s = m_shards[t->id() % kShards];
+    shard& s = shard_of(t);
     std::lock_guard<spinlock> lock(s.lock);
     s.names.erase(t);
 }
 
 std::string task_registry::name_of(const task_header* t) const {
-    const shard& s = m_shards[t->id() % kShards];
+    const shard& s = shard_of(t);
     std::lock_guard<spinlock> lock(const_cast<spinlock&>(s.lock));
     auto it = s.names.find(t);
     return it == s.names.end() ? std::string() : it->second;

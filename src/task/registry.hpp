@@ -66,6 +66,16 @@ private:
         std::size_t count = 0;
         std::unordered_map<const task_header*, std::string> names;
     };
+    // By address, not by id: a thread's frames come from its own slabs, so the task linked
+    // before this one is usually that thread's previous spawn, still in its cache. Sharding
+    // by id made each spawn write the header of a task another worker had just run: a
+    // cross-core miss per spawn (+100 ns/task in W2 when the two cores share no cache).
+    static std::size_t shard_index(const task_header* t) noexcept {
+        return (reinterpret_cast<std::uintptr_t>(t) >> 16) % kShards;
+    }
+    shard& shard_of(const task_header* t) noexcept { return m_shards[shard_index(t)]; }
+    const shard& shard_of(const task_header* t) const noexcept { return m_shards[shard_index(t)]; }
+
     std::array<shard, kShards> m_shards;
 };
 

@@ -35,8 +35,12 @@ long status_kb(const char* key) {
         if (line.compare(0, kl, key) == 0) return std::atol(line.c_str() + kl);
     return 0;
 }
-long rss_kb() { return status_kb("VmRSS:"); }
-long hwm_kb() { return status_kb("VmHWM:"); }
+long rss_kb() {
+    return status_kb("VmRSS:");
+}
+long hwm_kb() {
+    return status_kb("VmHWM:");
+}
 
 struct result {
     double ns_per_op = 0;
@@ -86,7 +90,9 @@ corio::task<double> spawn_park_driver(std::size_t n, bool print) {
 }
 
 // ---------------------------------------------------------------- W2 spawn_join
-corio::task<std::uint64_t> ret(std::uint64_t i) { co_return i; }
+corio::task<std::uint64_t> ret(std::uint64_t i) {
+    co_return i;
+}
 
 corio::task<clk::duration> spawn_join_driver(std::size_t n) {
     auto t0 = clk::now();
@@ -130,7 +136,8 @@ corio::task<clk::duration> pingpong_driver(std::size_t n) {
 }
 
 // ---------------------------------------------------------------- W5 channel throughput
-corio::task<> producer(corio::mpsc::sender<std::uint64_t> tx, std::uint64_t base, std::uint64_t count) {
+corio::task<> producer(corio::mpsc::sender<std::uint64_t> tx, std::uint64_t base,
+                       std::uint64_t count) {
     for (std::uint64_t i = 0; i < count; ++i) co_await tx.send(base + i);
 }
 
@@ -162,7 +169,9 @@ corio::task<chan_result> channel_driver(std::size_t n, std::size_t producers) {
 }
 
 // ---------------------------------------------------------------- W6 timers
-corio::task<> sleeper(std::uint64_t ms) { co_await corio::sleep(std::chrono::milliseconds(ms)); }
+corio::task<> sleeper(std::uint64_t ms) {
+    co_await corio::sleep(std::chrono::milliseconds(ms));
+}
 
 struct timers_result {
     double wall_ms;
@@ -262,7 +271,8 @@ void table() {
     {
         corio::runtime rt{{.workers = kWorkers}};
         std::size_t n = 1'000'000;
-        double ns = std::chrono::duration<double, std::nano>(rt.block_on(spawn_join_driver(n))).count();
+        double ns =
+            std::chrono::duration<double, std::nano>(rt.block_on(spawn_join_driver(n))).count();
         std::printf("| spawn cost | spawn + join a trivial task (W2) | %.0f ns/task |\n",
                     ns / double(n));
     }
@@ -276,8 +286,9 @@ void table() {
     {
         corio::runtime rt{{.workers = kWorkers}};
         auto r = rt.block_on(timers_driver(100'000));
-        std::printf("| timers | 100k tasks sleep 1-100 ms (W6) | %.1f ms wall, %.1f ms overhead |\n",
-                    r.wall_ms, r.wall_ms - 100.0);
+        std::printf(
+            "| timers | 100k tasks sleep 1-100 ms (W6) | %.1f ms wall, %.1f ms overhead |\n",
+            r.wall_ms, r.wall_ms - 100.0);
     }
     std::printf("\nPeers and ratios: docs/BENCHMARKS.md (../shared/anchors/run.sh).\n");
 }

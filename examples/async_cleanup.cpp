@@ -15,10 +15,12 @@ struct session {
     ~session() {
         std::printf("~session(%s): destructor runs on cancellation\n", name.c_str());
         // co_await is impossible here; hand the async part to a task of its own.
-        corio::spawn([](std::string who) -> corio::task<> {
-            co_await corio::sleep(5ms);  // e.g. send a goodbye message
-            std::printf("goodbye sent for %s by a cleanup task\n", who.c_str());
-        }, name);
+        corio::spawn(
+            [](std::string who) -> corio::task<> {
+                co_await corio::sleep(5ms);  // e.g. send a goodbye message
+                std::printf("goodbye sent for %s by a cleanup task\n", who.c_str());
+            },
+            name);
     }
 };
 
@@ -54,4 +56,6 @@ corio::task<> async_main() {
     co_await corio::sleep(20ms);  // let the cleanup task finish
 }
 
-int main() { corio::run(async_main()); }
+int main() {
+    corio::run(async_main());
+}

@@ -26,4 +26,6 @@ corio::task<int> async_main() {
     co_return ok ? 0 : 1;
 }
 
-int main() { return corio::run(async_main()); }
+int main() {
+    return corio::run(async_main());
+}

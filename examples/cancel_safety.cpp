@@ -26,4 +26,6 @@ corio::task<> async_main() {
                 permits.available_permits());
 }
 
-int main() { corio::run(async_main()); }
+int main() {
+    corio::run(async_main());
+}

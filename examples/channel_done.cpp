@@ -22,4 +22,6 @@ corio::task<> async_main() {
     std::printf("%s\n", msg ? msg->c_str() : "(channel closed)");
 }
 
-int main() { corio::run(async_main()); }
+int main() {
+    corio::run(async_main());
+}

@@ -21,7 +21,7 @@ corio::generator<int> counter() {
 
 corio::async_generator<std::string> ticks(int n, std::chrono::milliseconds every) {
     for (int i = 1; i <= n; ++i) {
-        co_await corio::sleep(every);              // parks the consuming task
+        co_await corio::sleep(every);  // parks the consuming task
         co_yield "tick " + std::to_string(i);
     }
 }
@@ -30,14 +30,15 @@ corio::task<> async_main() {
     const auto start = corio::clock::now();
     auto g = ticks(3, 50ms);
     while (auto line = co_await g.next()) {
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(corio::clock::now() - start);
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(corio::clock::now() - start);
         std::printf("%s at %lld ms\n", line->c_str(), static_cast<long long>(ms.count()));
     }
     std::puts("ticks done");
 }
 
 int main() {
-    for (int v : counter()) std::cout << v << '\n';   // a std::ranges input range
+    for (int v : counter()) std::cout << v << '\n';  // a std::ranges input range
     std::cout.flush();
     corio::run(async_main());
 }

@@ -26,4 +26,6 @@ corio::task<> async_main() {
     std::printf("total %zu bytes from %zu fetches\n", total, urls.size());
 }
 
-int main() { corio::run(async_main()); }
+int main() {
+    corio::run(async_main());
+}

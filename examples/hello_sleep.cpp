@@ -9,10 +9,12 @@
 
 using namespace std::chrono_literals;
 
-corio::task<> say_hello() {            // lazy: nothing runs until awaited or spawned
+corio::task<> say_hello() {  // lazy: nothing runs until awaited or spawned
     std::puts("Hello");
-    co_await corio::sleep(500ms);       // parks the task, never the thread
+    co_await corio::sleep(500ms);  // parks the task, never the thread
     std::puts("World");
 }
 
-int main() { corio::run(say_hello()); }   // default multi-thread runtime; returns the task's value
+int main() {
+    corio::run(say_hello());
+}  // default multi-thread runtime; returns the task's value

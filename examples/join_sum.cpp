@@ -25,4 +25,6 @@ corio::task<> async_main() {
     std::printf("%d + %d = %d in %lld ms\n", a, b, a + b, static_cast<long long>(ms.count()));
 }
 
-int main() { corio::run(async_main()); }
+int main() {
+    corio::run(async_main());
+}

@@ -34,10 +34,13 @@ corio::task<> async_main(std::string address, bool self_test) {
     if (self_test) {
         std::string metrics = co_await http_get(address, "/metrics");
         std::string dump = co_await http_get(address, "/dump");
-        for (std::string_view sample : {"\ncorio_tasks_live ", "\ncorio_worker_polls_total{worker=\"0\"} "}) {
+        for (std::string_view sample :
+             {"\ncorio_tasks_live ", "\ncorio_worker_polls_total{worker=\"0\"} "}) {
             auto at = metrics.find(sample);
-            std::printf("%s\n", at == std::string::npos ? "missing!"
-                                                        : metrics.substr(at + 1, metrics.find('\n', at + 1) - at - 1).c_str());
+            std::printf("%s\n",
+                        at == std::string::npos
+                            ? "missing!"
+                            : metrics.substr(at + 1, metrics.find('\n', at + 1) - at - 1).c_str());
         }
         auto at = dump.find("task ");
         std::printf("dump: %s\n", dump.substr(at, dump.find('\n', at) - at).c_str());

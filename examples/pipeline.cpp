@@ -35,4 +35,6 @@ corio::task<> async_main() {
                 static_cast<unsigned long long>(n * (n + 1) * (2 * n + 1) / 6));
 }
 
-int main() { corio::run(async_main()); }
+int main() {
+    corio::run(async_main());
+}

@@ -27,4 +27,6 @@ corio::task<> async_main() {
     }
 }
 
-int main() { corio::run(async_main()); }
+int main() {
+    corio::run(async_main());
+}

@@ -23,13 +23,20 @@ corio::task<std::string> flaky_fetch() {  // hangs once, fails twice, then answe
 }
 
 const char* what(const std::exception_ptr& e) {
-    try { std::rethrow_exception(e); } catch (const std::exception& x) { return x.what(); }
-    catch (...) { return "unknown error"; }
+    try {
+        std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+        return x.what();
+    } catch (...) {
+        return "unknown error";
+    }
 }
 
 corio::task<> demo() {
     const auto start = corio::clock::now();
-    auto ms = [start] { return (long long)duration_cast<milliseconds>(corio::clock::now() - start).count(); };
+    auto ms = [start] {
+        return (long long)duration_cast<milliseconds>(corio::clock::now() - start).count();
+    };
 
     auto policy = corio::backoff::exponential(50ms).max_delay(1s).max_attempts(5).on_retry(
         [](std::uint32_t attempt, const std::exception_ptr& e, corio::clock::duration delay) {
@@ -48,4 +55,6 @@ corio::task<> demo() {
     }
 }
 
-int main() { corio::run(demo()); }
+int main() {
+    corio::run(demo());
+}

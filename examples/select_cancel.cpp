@@ -30,4 +30,6 @@ corio::task<> async_main() {
     std::printf("both workers stopped (%d ticks in all)\n", total);
 }
 
-int main() { corio::run(async_main()); }
+int main() {
+    corio::run(async_main());
+}

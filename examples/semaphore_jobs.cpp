@@ -31,4 +31,6 @@ corio::task<> async_main() {
                 static_cast<long long>(ms.count()), peak.load());
 }
 
-int main() { corio::run(async_main()); }
+int main() {
+    corio::run(async_main());
+}

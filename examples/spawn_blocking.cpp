@@ -28,18 +28,20 @@ corio::task<> async_main() {
     auto job = corio::spawn_blocking([] { return count_primes(limit); });
 
     corio::interval every{100ms};
-    co_await every.tick();                       // the first tick completes at once
+    co_await every.tick();  // the first tick completes at once
     int ticks = 0;
     while (!job.is_finished()) {
         co_await every.tick();
-        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-            corio::clock::now() - start);
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(corio::clock::now() - start);
         std::printf("tick %d at %lld ms\n", ++ticks, static_cast<long long>(ms.count()));
     }
 
-    const std::uint32_t primes = co_await job;   // the callable's value (or its exception)
-    std::printf("primes below %u: %u (the only worker ticked %d times meanwhile)\n", limit,
-                primes, ticks);
+    const std::uint32_t primes = co_await job;  // the callable's value (or its exception)
+    std::printf("primes below %u: %u (the only worker ticked %d times meanwhile)\n", limit, primes,
+                ticks);
 }
 
-int main() { corio::run(async_main(), {.workers = 1}); }
+int main() {
+    corio::run(async_main(), {.workers = 1});
+}

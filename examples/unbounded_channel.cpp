@@ -16,7 +16,7 @@ corio::task<std::size_t> run(Sender tx, Receiver rx) {
     }(std::move(rx)));
     auto start = corio::clock::now();
     for (int i = 0; corio::clock::now() - start < 100ms; ++i) {
-        co_await tx.send(i);                 // unbounded: never waits
+        co_await tx.send(i);  // unbounded: never waits
         peak = std::max(peak, tx.size());
         if (i % 64 == 0) co_await corio::yield_now();
     }
@@ -31,9 +31,13 @@ corio::task<std::size_t> run(Sender tx, Receiver rx) {
 
 corio::task<> async_main() {
     auto [utx, urx] = corio::mpsc::unbounded_channel<int>();
-    std::printf("unbounded: up to %zu values queued after 100 ms\n", co_await run(std::move(utx), std::move(urx)));
+    std::printf("unbounded: up to %zu values queued after 100 ms\n",
+                co_await run(std::move(utx), std::move(urx)));
     auto [btx, brx] = corio::mpsc::channel<int>(64);
-    std::printf("bounded(64): up to %zu values queued after 100 ms\n", co_await run(std::move(btx), std::move(brx)));
+    std::printf("bounded(64): up to %zu values queued after 100 ms\n",
+                co_await run(std::move(btx), std::move(brx)));
 }
 
-int main() { corio::run(async_main(), {.workers = 1}); }
+int main() {
+    corio::run(async_main(), {.workers = 1});
+}

@@ -25,8 +25,8 @@ namespace corio {
 
 namespace detail {
 
-task_header* spawn_blocking_root(scheduler_core* core, task_header* t,
-                                 std::coroutine_handle<> coro, const std::source_location& where);
+task_header* spawn_blocking_root(scheduler_core* core, task_header* t, std::coroutine_handle<> coro,
+                                 const std::source_location& where);
 
 template <class R, class F>
 task<R> blocking_body(F f) {
@@ -45,8 +45,8 @@ auto spawn_blocking_on(scheduler_core* core, F&& f, const std::source_location& 
 // Runs `f()` on the blocking pool of the runtime running the caller.
 // Throws std::logic_error when called outside a runtime.
 template <class F>
-    requires std::invocable<std::decay_t<F>&>
-auto spawn_blocking(F&& f, std::source_location where = std::source_location::current()) {
+requires std::invocable < std::decay_t<F>
+& > auto spawn_blocking(F&& f, std::source_location where = std::source_location::current()) {
     return detail::spawn_blocking_on(detail::current_scheduler_or_throw("corio::spawn_blocking"),
                                      std::forward<F>(f), where);
 }

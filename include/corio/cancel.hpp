@@ -114,7 +114,8 @@ public:
             }
             if (op == detail::await_op::cancel || t.is_cancelled()) {
                 self.m_callback.reset();  // waits for a callback running elsewhere
-                self.m_slot.disarm();     // a token's cancellation is not consumed: nothing to give back
+                self.m_slot
+                    .disarm();  // a token's cancellation is not consumed: nothing to give back
                 return self.finish(task_cancelled);
             }
             return false;

@@ -244,7 +244,8 @@ auto join_impl(bool try_mode, Bs... branches)
         ((handles[Is] = corio::spawn(run_branch(g.share(), Is, as_task(std::move(branches)),
                                                 &std::get<Is>(results), &errors[Is]))),
          ...);
-    }(std::make_index_sequence<N>{});
+    }
+    (std::make_index_sequence<N>{});
     co_await wait_group_of(*g, handles, try_mode);
     if (g->any_failed()) {
         std::size_t first = try_mode ? g->first_failure() : N;
@@ -254,8 +255,10 @@ auto join_impl(bool try_mode, Bs... branches)
         std::rethrow_exception(errors[first]);
     }
     co_return [&]<std::size_t... Is>(std::index_sequence<Is...>) {
-        return std::tuple<void_to_monostate<branch_result_t<Bs>>...>(std::move(*std::get<Is>(results))...);
-    }(std::make_index_sequence<N>{});
+        return std::tuple<void_to_monostate<branch_result_t<Bs>>...>(
+            std::move(*std::get<Is>(results))...);
+    }
+    (std::make_index_sequence<N>{});
 }
 
 template <class T>
@@ -268,7 +271,8 @@ auto join_range_impl(bool try_mode, std::vector<task<T>> tasks)
     std::vector<join_handle<void>> handles;
     handles.reserve(n);
     for (std::size_t i = 0; i < n; ++i)
-        handles.push_back(corio::spawn(run_branch(g.share(), i, std::move(tasks[i]), &results[i], &errors[i])));
+        handles.push_back(
+            corio::spawn(run_branch(g.share(), i, std::move(tasks[i]), &results[i], &errors[i])));
     co_await wait_group_of(*g, handles, try_mode);
     if (g->any_failed()) {
         std::size_t first = try_mode ? g->first_failure() : n;
@@ -289,15 +293,15 @@ auto join_range_impl(bool try_mode, std::vector<task<T>> tasks)
 
 // Runs every branch concurrently; the tuple of their results (see above).
 template <class... Bs>
-    requires(sizeof...(Bs) >= 1 && (... && !std::is_lvalue_reference_v<Bs>))
-auto join(Bs&&... branches) {
+requires(sizeof...(Bs) >= 1 &&
+         (... && !std::is_lvalue_reference_v<Bs>)) auto join(Bs&&... branches) {
     return detail::join_impl<std::remove_cvref_t<Bs>...>(false, std::move(branches)...);
 }
 
 // Like join, but the first failure cancels the other branches.
 template <class... Bs>
-    requires(sizeof...(Bs) >= 1 && (... && !std::is_lvalue_reference_v<Bs>))
-auto try_join(Bs&&... branches) {
+requires(sizeof...(Bs) >= 1 &&
+         (... && !std::is_lvalue_reference_v<Bs>)) auto try_join(Bs&&... branches) {
     return detail::join_impl<std::remove_cvref_t<Bs>...>(true, std::move(branches)...);
 }
 

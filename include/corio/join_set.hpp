@@ -63,7 +63,8 @@ struct join_set_shared {
 struct join_set_member_node : slot_callback {
     join_set_shared* shared;
     std::uint64_t id;
-    join_set_member_node(join_set_shared* s, std::uint64_t i) noexcept : slot_callback{&on_fire}, shared(s), id(i) {}
+    join_set_member_node(join_set_shared* s, std::uint64_t i) noexcept
+        : slot_callback{&on_fire}, shared(s), id(i) {}
     static void on_fire(slot_callback* self) noexcept {
         auto* n = static_cast<join_set_member_node*>(self);
         n->shared->announce(n->id);
@@ -100,7 +101,8 @@ public:
             ++m_shared->members;
         }
         // If it already finished, arming fails: announce it ourselves.
-        if (!detail::wait_slot_ref(detail::header_of(it->second.handle)->join_slot()).arm(&it->second.node))
+        if (!detail::wait_slot_ref(detail::header_of(it->second.handle)->join_slot())
+                 .arm(&it->second.node))
             m_shared->announce(id);
         return id;
     }

@@ -80,13 +80,15 @@ public:
     template <class Rep, class Period>
     static constexpr quota with_period(std::chrono::duration<Rep, Period> period) {
         auto ns = std::chrono::ceil<std::chrono::nanoseconds>(period).count();
-        if (!(ns > 0)) throw std::invalid_argument("corio::quota::with_period: the period must be positive");
+        if (!(ns > 0))
+            throw std::invalid_argument("corio::quota::with_period: the period must be positive");
         return quota(static_cast<std::int64_t>(ns), 1);
     }
 
     // The same rate with up to `b` cells at once (b >= 1).
     constexpr quota burst(std::uint32_t b) const {
-        if (b == 0) throw std::invalid_argument("corio::quota::burst: the burst must be at least 1");
+        if (b == 0)
+            throw std::invalid_argument("corio::quota::burst: the burst must be at least 1");
         if (m_interval_ns > std::numeric_limits<std::int64_t>::max() / b)
             throw std::invalid_argument("corio::quota::burst: burst x period overflows");
         return quota(m_interval_ns, b);
@@ -107,7 +109,8 @@ private:
     static constexpr quota per(D period, std::uint32_t n) {
         if (n == 0) throw std::invalid_argument("corio::quota: at least one cell per period");
         std::int64_t interval = std::chrono::nanoseconds(period).count() / n;
-        if (interval == 0) throw std::invalid_argument("corio::quota: more than one cell per nanosecond");
+        if (interval == 0)
+            throw std::invalid_argument("corio::quota: more than one cell per nanosecond");
         return quota(interval, n);
     }
 
@@ -142,7 +145,8 @@ public:
         }
 
     private:
-        static bool on_poll(await_point& self, detail::task_header& task, detail::await_op op) noexcept;
+        static bool on_poll(await_point& self, detail::task_header& task,
+                            detail::await_op op) noexcept;
         bool try_take_or_arm(detail::task_header& t) noexcept;
         bool arm_timer(detail::task_header& t) noexcept;
         void withdraw() noexcept;

@@ -118,7 +118,8 @@ public:
     // Each delay is the previous one times `f` (f >= 1; exponential's default is 2).
     backoff& factor(double f) & {
         if (!(f >= 1.0) || !std::isfinite(f))
-            throw std::invalid_argument("corio::backoff::factor: the factor must be finite and >= 1");
+            throw std::invalid_argument(
+                "corio::backoff::factor: the factor must be finite and >= 1");
         m_factor = f;
         return *this;
     }
@@ -145,7 +146,8 @@ public:
 
     // Attempts in all, the first included (n >= 1; default 3; `unlimited`).
     backoff& max_attempts(std::uint32_t n) & {
-        if (n == 0) throw std::invalid_argument("corio::backoff::max_attempts: at least one attempt");
+        if (n == 0)
+            throw std::invalid_argument("corio::backoff::max_attempts: at least one attempt");
         m_max_attempts = n;
         return *this;
     }
@@ -221,7 +223,8 @@ public:
     bool should_retry(const std::exception_ptr& error) const {
         return !m_retry_if || m_retry_if(error);
     }
-    void notify_retry(std::uint32_t attempt, const std::exception_ptr& error, duration delay) const {
+    void notify_retry(std::uint32_t attempt, const std::exception_ptr& error,
+                      duration delay) const {
         if (m_on_retry) m_on_retry(attempt, error, delay);
     }
 
@@ -299,9 +302,10 @@ task<T> retry_loop(backoff policy, F fn) {
 // Calls fn() (returning task<T>) until its task succeeds or `policy` gives up; see above.
 // Returns task<T>: the value of the first successful attempt, or the last exception.
 template <class F>
-    requires std::invocable<std::decay_t<F>&> &&
-             detail::retry_task_value<std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>&>>>::is_task
-auto retry(backoff policy, F&& fn) {
+requires std::invocable < std::decay_t<F>
+& > &&detail::retry_task_value<
+        std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>&>>>::is_task auto
+    retry(backoff policy, F&& fn) {
     using T = typename detail::retry_task_value<
         std::remove_cvref_t<std::invoke_result_t<std::decay_t<F>&>>>::type;
     return detail::retry_loop<T, std::decay_t<F>>(std::move(policy), std::forward<F>(fn));

@@ -157,16 +157,17 @@ public:
 
     // Spawns a task that owns the callable `f` (see the lambda-capture note above).
     template <class F>
-        requires std::invocable<std::decay_t<F>&>
-    auto spawn(F&& f, std::source_location where = std::source_location::current()) const {
+    requires std::invocable < std::decay_t<F>
+    & > auto spawn(F&& f, std::source_location where = std::source_location::current()) const {
         using R = detail::callable_task_value<std::decay_t<F>>;
         return spawn(detail::invoke_owned<R, std::decay_t<F>>(std::forward<F>(f)), {}, where);
     }
 
     // Spawns a task that owns `f` and `args`.
     template <class F, class... Args>
-        requires(sizeof...(Args) > 0) && std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...>
-    auto spawn(F&& f, Args&&... args) const {
+    requires(sizeof...(Args) > 0) &&
+        std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...> auto spawn(F&& f,
+                                                                             Args&&... args) const {
         using R = detail::callable_task_value<std::decay_t<F>, std::decay_t<Args>...>;
         return spawn(detail::invoke_owned<R, std::decay_t<F>, std::decay_t<Args>...>(
             std::forward<F>(f), std::forward<Args>(args)...));
@@ -209,13 +210,14 @@ public:
         return handle().spawn(std::move(t), opts, where);
     }
     template <class F>
-        requires std::invocable<std::decay_t<F>&>
-    auto spawn(F&& f, std::source_location where = std::source_location::current()) {
+    requires std::invocable < std::decay_t<F>
+    & > auto spawn(F&& f, std::source_location where = std::source_location::current()) {
         return handle().spawn(std::forward<F>(f), where);
     }
     template <class F, class... Args>
-        requires(sizeof...(Args) > 0) && std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...>
-    auto spawn(F&& f, Args&&... args) {
+    requires(sizeof...(Args) > 0) &&
+        std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...> auto spawn(F&& f,
+                                                                             Args&&... args) {
         return handle().spawn(std::forward<F>(f), std::forward<Args>(args)...);
     }
 
@@ -260,16 +262,16 @@ join_handle<T> spawn(task<T> t, spawn_options opts = {},
 
 // Spawns a task that owns the callable `f`: safe for coroutine lambdas with captures.
 template <class F>
-    requires std::invocable<std::decay_t<F>&>
-auto spawn(F&& f, std::source_location where = std::source_location::current()) {
+requires std::invocable < std::decay_t<F>
+& > auto spawn(F&& f, std::source_location where = std::source_location::current()) {
     return runtime_handle(detail::current_scheduler_or_throw("corio::spawn"))
         .spawn(std::forward<F>(f), where);
 }
 
 // Spawns a task that owns `f` and `args` (each stored by value in the task).
 template <class F, class... Args>
-    requires(sizeof...(Args) > 0) && std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...>
-auto spawn(F&& f, Args&&... args) {
+requires(sizeof...(Args) > 0) &&
+    std::invocable<std::decay_t<F>&, std::decay_t<Args>&&...> auto spawn(F&& f, Args&&... args) {
     return runtime_handle(detail::current_scheduler_or_throw("corio::spawn"))
         .spawn(std::forward<F>(f), std::forward<Args>(args)...);
 }
@@ -301,7 +303,8 @@ private:
             detail::tls_wait_info->describe("yield_now (runnable)");
             return false;
         }
-        static_cast<yield_now&>(ap).m_cancelled = op == detail::await_op::cancel || t.is_cancelled();
+        static_cast<yield_now&>(ap).m_cancelled =
+            op == detail::await_op::cancel || t.is_cancelled();
         return true;
     }
     bool m_cancelled = false;

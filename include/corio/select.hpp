@@ -23,9 +23,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <optional>
-#include <cstdint>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -66,7 +66,8 @@ struct select_branch<A> {
 template <class T>
 struct select_branch<join_handle<T>> {
     using result = T;
-    explicit select_branch(join_handle<T>&& h) : handle(std::move(h)), leaf(handle.operator co_await()) {}
+    explicit select_branch(join_handle<T>&& h)
+        : handle(std::move(h)), leaf(handle.operator co_await()) {}
     join_handle<T> handle;
     typename join_handle<T>::awaiter leaf;
     task_header* child() const noexcept { return nullptr; }  // not ours to cancel
@@ -95,7 +96,8 @@ template <std::size_t N, class F>
 void visit_index(std::size_t i, F&& f) {
     [&]<std::size_t... Is>(std::index_sequence<Is...>) {
         ((i == Is ? (f(std::integral_constant<std::size_t, Is>{}), 0) : 0), ...);
-    }(std::make_index_sequence<N>{});
+    }
+    (std::make_index_sequence<N>{});
 }
 
 // Keeps the budget out of the branches' way: select itself is one operation.
@@ -114,10 +116,11 @@ public:
     using result_type = std::variant<void_to_monostate<typename select_branch<Bs>::result>...>;
 
     template <class... Args>
-        requires(sizeof...(Args) == N)
-    explicit select_awaiter(std::in_place_t, Args&&... args) : m_branches(std::forward<Args>(args)...) {}
+    requires(sizeof...(Args) == N) explicit select_awaiter(std::in_place_t, Args&&... args)
+        : m_branches(std::forward<Args>(args)...) {}
     // Moves are for g++, which moves an awaiter into the frame before awaiting it.
-    select_awaiter(select_awaiter&& o) noexcept(std::is_nothrow_move_constructible_v<std::tuple<select_branch<Bs>...>>)
+    select_awaiter(select_awaiter&& o) noexcept(
+        std::is_nothrow_move_constructible_v<std::tuple<select_branch<Bs>...>>)
         : m_branches(std::move(o.m_branches)) {}
     select_awaiter(const select_awaiter&) = delete;
     select_awaiter& operator=(const select_awaiter&) = delete;
@@ -209,7 +212,8 @@ private:
                 if (slot.fired()) return;
                 // Armed by us already, or armed now: it finishes later and wakes us. (If the
                 // arm fails, it fired in between: finished.)
-                if (c->join_slot().load(std::memory_order_acquire) == reinterpret_cast<std::uintptr_t>(&self) ||
+                if (c->join_slot().load(std::memory_order_acquire) ==
+                        reinterpret_cast<std::uintptr_t>(&self) ||
                     slot.arm(&self))
                     done = false;
             });
@@ -268,10 +272,11 @@ private:
                 leaf.poll(leaf, t, await_op::inspect);
                 whole.external |= branch.external;
                 whole.holders_known &= branch.holders_known;
-                for (std::uint8_t h = 0; h < branch.holder_count; ++h) whole.add_holder(branch.holders[h]);
+                for (std::uint8_t h = 0; h < branch.holder_count; ++h)
+                    whole.add_holder(branch.holders[h]);
                 if (len > 0 && std::size_t(len) < sizeof whole.text)
-                    len += std::snprintf(whole.text + len, sizeof whole.text - std::size_t(len), " %s%s",
-                                         i ? "| " : "", branch.text);
+                    len += std::snprintf(whole.text + len, sizeof whole.text - std::size_t(len),
+                                         " %s%s", i ? "| " : "", branch.text);
             });
         }
         if (m_winner != kNone || m_task_cancelled) {
@@ -311,9 +316,10 @@ private:
 // Waits for the first of `branches` (corio awaits or task<T>s, passed as temporaries or
 // std::move'd; see above).
 template <class... Bs>
-    requires(sizeof...(Bs) >= 1 && sizeof...(Bs) <= 64 && (... && !std::is_lvalue_reference_v<Bs>))
-auto select(Bs&&... branches) {
-    return detail::select_awaiter<std::remove_cvref_t<Bs>...>(std::in_place, std::move(branches)...);
+requires(sizeof...(Bs) >= 1 && sizeof...(Bs) <= 64 &&
+         (... && !std::is_lvalue_reference_v<Bs>)) auto select(Bs&&... branches) {
+    return detail::select_awaiter<std::remove_cvref_t<Bs>...>(std::in_place,
+                                                              std::move(branches)...);
 }
 
 }  // namespace corio

@@ -58,7 +58,9 @@ struct await_forwarder {
 };
 
 template <class A>
-concept has_member_co_await = requires(A&& a) { static_cast<A&&>(a).operator co_await(); };
+concept has_member_co_await = requires(A&& a) {
+    static_cast<A&&>(a).operator co_await();
+};
 
 struct task_promise_base : task_header {
     std::exception_ptr exception{};
@@ -118,7 +120,7 @@ struct task_promise : task_promise_base {
         if (m_has_value) std::destroy_at(std::launder(reinterpret_cast<T*>(&m_storage)));
     }
     template <class U>
-        requires std::is_convertible_v<U&&, T>
+    requires std::is_convertible_v<U&&, T>
     void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
         ::new (static_cast<void*>(&m_storage)) T(std::forward<U>(v));
         m_has_value = true;
@@ -194,7 +196,8 @@ public:
     struct awaiter {
         handle_type child;
         bool await_ready() noexcept {
-            m_cancelled = detail::cancel_requested();  // a cancellation point: the child never starts
+            m_cancelled =
+                detail::cancel_requested();  // a cancellation point: the child never starts
             return m_cancelled;
         }
         std::coroutine_handle<> await_suspend(std::coroutine_handle<> parent) noexcept {

@@ -39,15 +39,13 @@ task<branch_result_t<B>> timeout_impl(clock::time_point deadline, B branch) {
 
 // Completes with `x`'s result if it finishes before `deadline`; throws corio::timed_out.
 template <class B>
-    requires(!std::is_lvalue_reference_v<B>)
-auto timeout_at(clock::time_point deadline, B&& x) {
+requires(!std::is_lvalue_reference_v<B>) auto timeout_at(clock::time_point deadline, B&& x) {
     return detail::timeout_impl<std::remove_cvref_t<B>>(deadline, std::move(x));
 }
 
 // Completes with `x`'s result if it finishes within `d`; throws corio::timed_out.
 template <class Rep, class Period, class B>
-    requires(!std::is_lvalue_reference_v<B>)
-auto timeout(std::chrono::duration<Rep, Period> d, B&& x) {
+requires(!std::is_lvalue_reference_v<B>) auto timeout(std::chrono::duration<Rep, Period> d, B&& x) {
     return timeout_at(clock::now() + std::chrono::ceil<clock::duration>(d), std::move(x));
 }
 

@@ -44,25 +44,25 @@ const char* to_string(task_status s) noexcept;
 
 struct task_info {
     std::uint64_t id = 0;
-    std::string name;              // spawn_options::name, or ""
+    std::string name;  // spawn_options::name, or ""
     code_location spawned_at;
     task_status status = task_status::scheduled;
-    bool blocking_job = false;     // a spawn_blocking job
+    bool blocking_job = false;  // a spawn_blocking job
     // For a waiting task:
-    std::string waiting_on;        // "mpsc::recv (channel 0x..., 0 queued, 2 senders)"
-    std::string wait_kind;         // "channel", "timer", "io", "lock", ...
+    std::string waiting_on;                   // "mpsc::recv (channel 0x..., 0 queued, 2 senders)"
+    std::string wait_kind;                    // "channel", "timer", "io", "lock", ...
     std::vector<std::uint64_t> wait_holders;  // tasks that could end the wait, when known
-    bool wait_external = false;    // a timer, the kernel or code outside tasks can end it
+    bool wait_external = false;  // a timer, the kernel or code outside tasks can end it
     // Where it waits: the chain of corio frames, outermost (the spawned task) first.
     std::vector<code_location> backtrace;
 };
 
 struct worker_metrics {
-    std::uint64_t polls = 0;           // task polls
-    std::uint64_t steals = 0;          // successful steals from other workers
-    std::uint64_t stolen_tasks = 0;    // tasks taken by those steals
-    std::uint64_t parks = 0;           // times the worker went to sleep
-    std::uint64_t busy_ns = 0;         // time spent awake (not parked)
+    std::uint64_t polls = 0;         // task polls
+    std::uint64_t steals = 0;        // successful steals from other workers
+    std::uint64_t stolen_tasks = 0;  // tasks taken by those steals
+    std::uint64_t parks = 0;         // times the worker went to sleep
+    std::uint64_t busy_ns = 0;       // time spent awake (not parked)
     std::uint64_t local_queue_depth = 0;
 };
 
@@ -70,7 +70,7 @@ struct runtime_metrics {
     std::vector<worker_metrics> workers;
     std::uint64_t injection_queue_depth = 0;
     std::uint64_t live_tasks = 0;
-    std::uint64_t spawned_tasks = 0;   // since the runtime started
+    std::uint64_t spawned_tasks = 0;  // since the runtime started
     std::uint64_t blocking_threads = 0;
     std::uint64_t blocking_idle_threads = 0;
     std::uint64_t blocking_queue_depth = 0;
@@ -92,7 +92,7 @@ struct blocked_worker_report {
     std::uint64_t task_id = 0;
     std::string task_name;
     code_location spawned_at;
-    code_location last_await;          // where the task last resumed from
+    code_location last_await;  // where the task last resumed from
     std::string to_string() const;
 };
 
@@ -111,7 +111,8 @@ public:
     deadlock_error(const std::string& cycle, std::string dump)
         : std::runtime_error("corio: deadlock: every task is waiting and nothing can wake one" +
                              (cycle.empty() ? std::string() : "\n" + cycle)),
-          m_cycle(cycle), m_dump(std::move(dump)) {}
+          m_cycle(cycle),
+          m_dump(std::move(dump)) {}
     // "task 3 waits on mutex lock (...) held by task 4; task 4 waits on ..." (may be empty).
     const std::string& cycle() const noexcept { return m_cycle; }
     // The task dump at the moment of detection.

@@ -26,10 +26,10 @@ namespace corio::detail {
 namespace {
 
 constexpr std::size_t kGranule = 16;
-constexpr std::size_t kClasses = 64;                 // classes up to 1 KiB; larger → operator new
+constexpr std::size_t kClasses = 64;  // classes up to 1 KiB; larger → operator new
 constexpr std::size_t kMaxSize = kGranule * kClasses;
-constexpr std::size_t kSlabSize = 64 * 1024;         // picked: 1 mmap-free malloc per ~400 frames
-constexpr std::size_t kBatch = 64;                   // picked; tcmalloc moves similar batches
+constexpr std::size_t kSlabSize = 64 * 1024;  // picked: 1 mmap-free malloc per ~400 frames
+constexpr std::size_t kBatch = 64;            // picked; tcmalloc moves similar batches
 constexpr std::size_t kMaxCached = 4 * kBatch;
 
 struct free_node {
@@ -133,7 +133,9 @@ private:
 
 thread_local thread_cache t_cache;
 
-inline std::size_t class_of(std::size_t size) { return (size - 1) / kGranule; }
+inline std::size_t class_of(std::size_t size) {
+    return (size - 1) / kGranule;
+}
 
 }  // namespace
 

@@ -11,7 +11,9 @@ using namespace std::chrono;
 
 driver::driver() : m_io(std::make_unique<epoll_driver>()), m_start(clock::now()) {}
 
-driver::~driver() { free_disposed(); }
+driver::~driver() {
+    free_disposed();
+}
 
 std::uint64_t driver::now_tick() const noexcept {
     return std::uint64_t(duration_cast<milliseconds>(clock::now() - m_start).count());

@@ -67,11 +67,11 @@ private:
     const clock::time_point m_start;
 
     mutable std::mutex m_timer_mutex;
-    timer_wheel m_wheel;                       // guarded by m_timer_mutex
+    timer_wheel m_wheel;                         // guarded by m_timer_mutex
     std::uint64_t m_park_deadline = kNotParked;  // guarded by m_timer_mutex
 
     std::mutex m_dispose_mutex;
-    io_registration* m_disposed = nullptr;       // guarded by m_dispose_mutex
+    io_registration* m_disposed = nullptr;  // guarded by m_dispose_mutex
 };
 
 }  // namespace corio::detail

@@ -90,8 +90,8 @@ void epoll_driver::dispatch(io_registration& reg, std::uint32_t events) noexcept
     std::uint32_t cur = reg.state.load(std::memory_order_relaxed);
     std::uint32_t next;
     do {
-        next = ((cur + readiness::tick_one) & ~readiness::flags_mask) | (cur & readiness::flags_mask) |
-               bits;
+        next = ((cur + readiness::tick_one) & ~readiness::flags_mask) |
+               (cur & readiness::flags_mask) | bits;
     } while (!reg.state.compare_exchange_weak(cur, next, std::memory_order_seq_cst,
                                               std::memory_order_relaxed));
     if (bits & readiness::read_mask) reg.reader.wake_if_armed();

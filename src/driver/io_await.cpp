@@ -11,7 +11,8 @@ bool io_await::try_once() noexcept {
         if (!(observed & mask)) return false;
         std::ptrdiff_t r = attempt(*this);
         if (r == -EAGAIN || r == -EWOULDBLOCK) {
-            reg->clear(observed, dir == io_direction::read ? readiness::readable : readiness::writable);
+            reg->clear(observed,
+                       dir == io_direction::read ? readiness::readable : readiness::writable);
             continue;  // an edge may have arrived during the syscall: look again
         }
         if (r == -EINTR) continue;

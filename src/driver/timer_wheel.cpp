@@ -103,7 +103,8 @@ timer_entry* timer_wheel::take_level(unsigned level) noexcept {
 
 bool timer_wheel::crosses_rotation(std::uint64_t now_tick) const noexcept {
     constexpr unsigned kRotationBits = kSlotBits * kLevels;
-    return m_levels[kLevels - 1].occupied && (m_elapsed >> kRotationBits) != (now_tick >> kRotationBits);
+    return m_levels[kLevels - 1].occupied &&
+           (m_elapsed >> kRotationBits) != (now_tick >> kRotationBits);
 }
 
 timer_entry* timer_wheel::take_slot(unsigned level, unsigned slot) noexcept {

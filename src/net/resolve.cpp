@@ -77,7 +77,8 @@ task<std::vector<socket_address>> resolve(std::string host_port) {
         co_return std::vector{*numeric};
     // Named before the await: g++ 12 destroys a lambda temporary inside a co_await
     // expression twice (GCC bug 100611).
-    auto job = spawn_blocking([parts = std::move(parts)] { return lookup(parts.first, parts.second); });
+    auto job =
+        spawn_blocking([parts = std::move(parts)] { return lookup(parts.first, parts.second); });
     co_return co_await job;
 }
 

@@ -7,7 +7,9 @@
 
 namespace corio::net {
 
-socket_address::socket_address() noexcept { m_storage.ss_family = AF_UNSPEC; }
+socket_address::socket_address() noexcept {
+    m_storage.ss_family = AF_UNSPEC;
+}
 
 std::optional<socket_address> socket_address::from_ip(std::string_view ip,
                                                       std::uint16_t port) noexcept {

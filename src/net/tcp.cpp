@@ -47,7 +47,9 @@ void throw_io_error(int err, const char* op, const socket_address& addr) {
 
 namespace {
 
-std::ptrdiff_t neg_errno() noexcept { return -std::ptrdiff_t(errno); }
+std::ptrdiff_t neg_errno() noexcept {
+    return -std::ptrdiff_t(errno);
+}
 
 // Waits for a non-blocking connect to finish and reports SO_ERROR.
 class connect_awaiter : corio::detail::io_await {
@@ -143,7 +145,9 @@ std::ptrdiff_t tcp_stream::write_awaiter::attempt_write(io_await& base) noexcept
 }
 
 void tcp_stream::shutdown(shutdown_mode how) {
-    int h = how == shutdown_mode::read ? SHUT_RD : how == shutdown_mode::write ? SHUT_WR : SHUT_RDWR;
+    int h = how == shutdown_mode::read    ? SHUT_RD
+            : how == shutdown_mode::write ? SHUT_WR
+                                          : SHUT_RDWR;
     if (::shutdown(m_fd.fd(), h) < 0) detail::throw_io_error(errno, "shutdown", m_peer);
 }
 

@@ -32,7 +32,9 @@ blocking_pool::blocking_pool(scheduler_core& owner, std::size_t max_threads,
                              std::chrono::milliseconds keep_alive)
     : m_owner(owner), m_max_threads(max_threads), m_keep_alive(keep_alive) {}
 
-blocking_pool::~blocking_pool() { shutdown(); }
+blocking_pool::~blocking_pool() {
+    shutdown();
+}
 
 void blocking_pool::submit(task_header* t) noexcept {
     std::unique_lock lock(m_mutex);
@@ -76,7 +78,8 @@ void blocking_pool::thread_main() noexcept {
         }
         if (m_shutdown) break;
         ++m_idle;
-        bool woken = m_cv.wait_for(lock, m_keep_alive, [&] { return m_notified > 0 || m_shutdown; });
+        bool woken =
+            m_cv.wait_for(lock, m_keep_alive, [&] { return m_notified > 0 || m_shutdown; });
         --m_idle;
         if (woken && m_notified > 0) --m_notified;
         if (!woken && m_queue.empty()) break;  // idle for keep_alive: exit
@@ -116,8 +119,8 @@ std::size_t blocking_pool::queued() const noexcept {
 
 namespace corio::detail {
 
-task_header* spawn_blocking_root(scheduler_core* core, task_header* t,
-                                 std::coroutine_handle<> coro, const std::source_location& where) {
+task_header* spawn_blocking_root(scheduler_core* core, task_header* t, std::coroutine_handle<> coro,
+                                 const std::source_location& where) {
     core->adopt(t, coro, "spawn_blocking", where, /*blocking=*/true);
     core->blocking().submit(t);
     return t;

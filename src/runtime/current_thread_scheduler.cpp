@@ -11,7 +11,9 @@ current_thread_scheduler::current_thread_scheduler(runtime_options opts)
     start_diagnostics();
 }
 
-current_thread_scheduler::~current_thread_scheduler() { shutdown(); }
+current_thread_scheduler::~current_thread_scheduler() {
+    shutdown();
+}
 
 void current_thread_scheduler::push_local(task_header* t) {
     m_queue.push_back(t);
@@ -99,14 +101,16 @@ void current_thread_scheduler::block_on(task_header* root) {
 void current_thread_scheduler::idle(task_header* root) {
     using namespace std::chrono;
     auto now = steady_clock::now();
-    poller_stats::add(m_stats.busy_ns, std::uint64_t(duration_cast<nanoseconds>(now - m_awake_since).count()));
+    poller_stats::add(m_stats.busy_ns,
+                      std::uint64_t(duration_cast<nanoseconds>(now - m_awake_since).count()));
     poller_stats::add(m_stats.parks);
     m_queue_size.store(0, std::memory_order_relaxed);
     const bool watch = options().detect_deadlocks && io().pending_timers() == 0;
     // Not watching: sleep until something happens. Watching: sleep at most the grace, then,
     // if nothing at all happened, look for a deadlock (a thread outside the runtime could
     // still wake us, which is what the grace is for).
-    bool woke = io().turn(watch ? std::optional<nanoseconds>(options().deadlock_grace) : std::nullopt);
+    bool woke =
+        io().turn(watch ? std::optional<nanoseconds>(options().deadlock_grace) : std::nullopt);
     m_awake_since = steady_clock::now();
     if (!watch || woke || !m_inject.empty() || !m_queue.empty() || io().pending_timers()) return;
     if (auto report = find_deadlock()) {

@@ -59,7 +59,9 @@ multi_thread_scheduler::multi_thread_scheduler(runtime_options opts)
     for (auto& w : m_workers) w->thread = std::thread([this, p = w.get()] { run(*p); });
 }
 
-multi_thread_scheduler::~multi_thread_scheduler() { shutdown(); }
+multi_thread_scheduler::~multi_thread_scheduler() {
+    shutdown();
+}
 
 void multi_thread_scheduler::schedule(task_header* t, bool lifo) noexcept {
     context& cx = tls_context;
@@ -97,7 +99,8 @@ void multi_thread_scheduler::block_on(task_header* t) {
 }
 
 bool multi_thread_scheduler::quiescent() const noexcept {
-    if (m_idle.load(std::memory_order_acquire) != m_workers.size() || !m_inject.empty()) return false;
+    if (m_idle.load(std::memory_order_acquire) != m_workers.size() || !m_inject.empty())
+        return false;
     for (auto& w : m_workers)
         if (!w->queue.empty()) return false;
     return true;
@@ -282,7 +285,10 @@ void multi_thread_scheduler::park(worker& w) noexcept {
 
 void multi_thread_scheduler::sleep_until_unparked(worker& w) noexcept {
     auto now = std::chrono::steady_clock::now();
-    poller_stats::add(w.stats.busy_ns, std::uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.awake_since).count()));
+    poller_stats::add(
+        w.stats.busy_ns,
+        std::uint64_t(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.awake_since).count()));
     poller_stats::add(w.stats.parks);
     struct wake_clock {
         worker& w;

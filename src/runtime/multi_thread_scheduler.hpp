@@ -40,8 +40,12 @@ public:
     void block_on(task_header* t) override;
     std::size_t worker_count() const noexcept override { return m_workers.size(); }
     std::size_t poller_count() const noexcept override { return m_workers.size(); }
-    const poller_stats& poller(std::size_t i) const noexcept override { return m_workers[i]->stats; }
-    std::size_t local_queue_depth(std::size_t i) const noexcept override { return m_workers[i]->queue.size(); }
+    const poller_stats& poller(std::size_t i) const noexcept override {
+        return m_workers[i]->stats;
+    }
+    std::size_t local_queue_depth(std::size_t i) const noexcept override {
+        return m_workers[i]->queue.size();
+    }
     std::size_t injection_queue_depth() const noexcept override { return m_inject.size(); }
     bool quiescent() const noexcept override;
 
@@ -58,8 +62,8 @@ private:
         std::uint32_t tick = 0;
         std::atomic<bool> searching{false};  // also written by the waker of a parked worker
         std::uint64_t rng = 0;
-        std::atomic<std::uint32_t> wakeup{0};   // futex word: 1 = unparked
-        std::atomic<bool> on_driver{false};     // parked inside the reactor
+        std::atomic<std::uint32_t> wakeup{0};  // futex word: 1 = unparked
+        std::atomic<bool> on_driver{false};    // parked inside the reactor
         // Its own cache line: written on every poll, while other workers write wakeup and
         // searching above when they unpark this one.
         alignas(64) poller_stats stats;

@@ -18,8 +18,12 @@ runtime::runtime(runtime&&) noexcept = default;
 runtime& runtime::operator=(runtime&&) noexcept = default;
 runtime::~runtime() = default;
 
-std::size_t runtime::worker_count() const noexcept { return m_core ? m_core->worker_count() : 0; }
+std::size_t runtime::worker_count() const noexcept {
+    return m_core ? m_core->worker_count() : 0;
+}
 
-std::size_t runtime::live_tasks() const noexcept { return m_core ? m_core->registry().size() : 0; }
+std::size_t runtime::live_tasks() const noexcept {
+    return m_core ? m_core->registry().size() : 0;
+}
 
 }  // namespace corio

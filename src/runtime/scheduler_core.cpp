@@ -17,7 +17,8 @@ scheduler_core::scheduler_core(runtime_options opts)
     : m_options(std::move(opts)),
       m_instrumented(m_options.poll_time_histogram || m_options.hooks.on_poll_begin ||
                      m_options.hooks.on_poll_end || m_options.hooks.on_complete),
-      m_blocking(*this, std::max(1u, m_options.max_blocking_threads), m_options.blocking_keep_alive) {}
+      m_blocking(*this, std::max(1u, m_options.max_blocking_threads),
+                 m_options.blocking_keep_alive) {}
 
 scheduler_core::~scheduler_core() = default;
 
@@ -75,8 +76,10 @@ bool scheduler_core::deliver_deadlock(const deadlock_report& report) {
 void scheduler_core::adopt(task_header* t, std::coroutine_handle<> coro, std::string_view name,
                            const std::source_location& where, bool blocking) {
     if (coro.address() != t->frame().address()) {
-        std::fprintf(stderr, "corio: coroutine frame layout not supported by this compiler "
-                             "(promise not %zu bytes into the frame)\n", kPromiseOffset);
+        std::fprintf(stderr,
+                     "corio: coroutine frame layout not supported by this compiler "
+                     "(promise not %zu bytes into the frame)\n",
+                     kPromiseOffset);
         std::abort();
     }
     t->owner = this;
@@ -115,13 +118,17 @@ void scheduler_core::report_unobserved_exception(task_header* t) noexcept {
     } catch (const cancelled_error&) {
         return;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "corio: task %llu (spawned at %s:%u) ended with an exception nobody joined: %s\n",
-                     static_cast<unsigned long long>(t->id()), t->spawned_at.file_name(),
-                     unsigned(t->spawned_at.line()), e.what());
+        std::fprintf(
+            stderr,
+            "corio: task %llu (spawned at %s:%u) ended with an exception nobody joined: %s\n",
+            static_cast<unsigned long long>(t->id()), t->spawned_at.file_name(),
+            unsigned(t->spawned_at.line()), e.what());
     } catch (...) {
-        std::fprintf(stderr, "corio: task %llu (spawned at %s:%u) ended with a non-std exception nobody joined\n",
-                     static_cast<unsigned long long>(t->id()), t->spawned_at.file_name(),
-                     unsigned(t->spawned_at.line()));
+        std::fprintf(
+            stderr,
+            "corio: task %llu (spawned at %s:%u) ended with a non-std exception nobody joined\n",
+            static_cast<unsigned long long>(t->id()), t->spawned_at.file_name(),
+            unsigned(t->spawned_at.line()));
     }
 }
 
@@ -173,7 +180,8 @@ void scheduler_core::cancel_all_tasks() noexcept {
         }
     };
 
-    constexpr int kMaxRounds = 8;  // a cancelled task may spawn new ones; they are cancelled next round
+    constexpr int kMaxRounds =
+        8;  // a cancelled task may spawn new ones; they are cancelled next round
     bool stuck = false;
     for (int round = 0; round < kMaxRounds; ++round) {
         // Mark every task cancelled before polling any: a task that never started must not
@@ -183,7 +191,8 @@ void scheduler_core::cancel_all_tasks() noexcept {
         });
         drain();
         std::vector<task_header*> tasks = m_registry.snapshot();
-        for (task_header* t : tasks) t->state.fetch_add(task_state::ref_one, std::memory_order_relaxed);
+        for (task_header* t : tasks)
+            t->state.fetch_add(task_state::ref_one, std::memory_order_relaxed);
         std::sort(tasks.begin(), tasks.end(),
                   [](task_header* a, task_header* b) { return a->id() > b->id(); });
         bool live = false;

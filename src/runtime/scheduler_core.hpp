@@ -21,14 +21,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <string>
-#include <vector>
 #include <source_location>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "corio/detail/wait_slot.hpp"
 #include "corio/runtime.hpp"
 #include "corio/trace.hpp"
-#include "corio/detail/wait_slot.hpp"
 #include "driver/driver.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "task/registry.hpp"

@@ -9,7 +9,9 @@ barrier::barrier(std::size_t n) : m_parties(n) {
     if (n == 0) throw std::invalid_argument("corio::barrier: needs at least one party");
 }
 
-barrier::~barrier() { assert(m_waiters.empty() && "corio: barrier destroyed while tasks wait on it"); }
+barrier::~barrier() {
+    assert(m_waiters.empty() && "corio: barrier destroyed while tasks wait on it");
+}
 
 // A waiter that is withdrawn (cancelled) leaves m_waiters, so the arrival count of a round
 // is simply the queue length.

@@ -5,7 +5,9 @@
 
 namespace corio {
 
-notify::~notify() { assert(m_waiters.empty() && "corio: notify destroyed while tasks wait on it"); }
+notify::~notify() {
+    assert(m_waiters.empty() && "corio: notify destroyed while tasks wait on it");
+}
 
 bool notify::notified_awaiter::try_grant(detail::waiter_node& n) noexcept {
     if (!m_notify.m_permit) return false;

@@ -82,8 +82,8 @@ void rw_lock_core::inspect_locked(wait_info& w, std::uint32_t mode) const noexce
         w.describe("%s (rw_lock %p, written by task %llu)", what, static_cast<const void*>(this),
                    static_cast<unsigned long long>(m_writer_task));
     } else {
-        w.describe("%s (rw_lock %p, %zu readers, %zu waiting)", what, static_cast<const void*>(this),
-                   m_readers, m_waiters.size());
+        w.describe("%s (rw_lock %p, %zu readers, %zu waiting)", what,
+                   static_cast<const void*>(this), m_readers, m_waiters.size());
     }
 }
 

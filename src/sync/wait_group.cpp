@@ -6,7 +6,9 @@
 
 namespace corio {
 
-wait_group::~wait_group() { assert(m_waiters.empty() && "corio: wait_group destroyed while tasks wait on it"); }
+wait_group::~wait_group() {
+    assert(m_waiters.empty() && "corio: wait_group destroyed while tasks wait on it");
+}
 
 void wait_group::add(std::size_t n) noexcept {
     std::lock_guard guard(m_lock);

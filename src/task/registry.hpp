@@ -6,9 +6,9 @@
 
 #include <array>
 #include <atomic>
-#include <mutex>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>

@@ -129,7 +129,7 @@ bool rate_limiter::ready_awaiter::on_poll(await_point& ap, detail::task_header& 
         return false;
     }
     if (op != detail::await_op::poll) return false;  // other requests change nothing
-    if (t.is_cancelled()) {  // cancelled while waiting: nothing is taken
+    if (t.is_cancelled()) {                          // cancelled while waiting: nothing is taken
         self.withdraw();
         self.m_cancelled = true;
         return true;

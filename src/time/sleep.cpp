@@ -45,7 +45,8 @@ bool sleep_awaiter::on_poll(await_point& ap, detail::task_header& t, detail::awa
         w.kind = detail::wait_kind::timer;
         w.external = true;
         w.object = &self.m_entry;
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(self.m_deadline - clock::now());
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(self.m_deadline - clock::now());
         w.describe("sleep until %+lld ms", static_cast<long long>(left.count()));
         return false;
     }

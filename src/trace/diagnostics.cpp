@@ -29,7 +29,8 @@ extern "C" void on_dump_signal(int) {
 milliseconds period_for(const runtime_options& o) {
     // A quarter of the threshold bounds how late a stuck poll is noticed; clamp so the
     // thread stays cheap (40 wakeups a second at the default) and responsive.
-    milliseconds p = o.blocked_worker_threshold.count() > 0 ? o.blocked_worker_threshold / 4 : milliseconds(100);
+    milliseconds p =
+        o.blocked_worker_threshold.count() > 0 ? o.blocked_worker_threshold / 4 : milliseconds(100);
     return std::clamp(p, milliseconds(5), milliseconds(100));
 }
 
@@ -71,7 +72,8 @@ void diagnostics::remove(scheduler_core* rt) noexcept {
 void diagnostics::install_signal(int signo) {
     static std::once_flag pipe_once;
     std::call_once(pipe_once, [] {
-        if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0) g_signal_pipe[0] = g_signal_pipe[1] = -1;
+        if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+            g_signal_pipe[0] = g_signal_pipe[1] = -1;
     });
     if (g_signal_pipe[1] < 0) return;
     struct sigaction sa {};
@@ -174,8 +176,8 @@ void diagnostics::dump_all_on_signal() {
 namespace corio {
 
 std::string blocked_worker_report::to_string() const {
-    std::string out = "corio: worker " + std::to_string(worker) + " is blocked: task " +
-                      std::to_string(task_id);
+    std::string out =
+        "corio: worker " + std::to_string(worker) + " is blocked: task " + std::to_string(task_id);
     if (!task_name.empty()) out += " \"" + task_name + "\"";
     out += " has not returned to the scheduler for " + std::to_string(stuck_for.count()) +
            " ms (spawned at " + spawned_at.to_string();

@@ -25,10 +25,14 @@ std::string code_location::to_string() const {
 
 const char* to_string(task_status s) noexcept {
     switch (s) {
-        case task_status::running: return "running";
-        case task_status::scheduled: return "scheduled";
-        case task_status::waiting: return "waiting";
-        case task_status::done: return "done";
+        case task_status::running:
+            return "running";
+        case task_status::scheduled:
+            return "scheduled";
+        case task_status::waiting:
+            return "waiting";
+        case task_status::done:
+            return "done";
     }
     return "?";
 }
@@ -67,20 +71,34 @@ namespace {
 
 const char* wait_kind_name(wait_kind k) noexcept {
     switch (k) {
-        case wait_kind::unknown: return "unknown";
-        case wait_kind::yield: return "yield";
-        case wait_kind::timer: return "timer";
-        case wait_kind::io: return "io";
-        case wait_kind::join: return "join";
-        case wait_kind::blocking: return "blocking";
-        case wait_kind::lock: return "lock";
-        case wait_kind::semaphore: return "semaphore";
-        case wait_kind::notify: return "notify";
-        case wait_kind::barrier: return "barrier";
-        case wait_kind::wait_group: return "wait_group";
-        case wait_kind::channel: return "channel";
-        case wait_kind::token: return "token";
-        case wait_kind::group: return "group";
+        case wait_kind::unknown:
+            return "unknown";
+        case wait_kind::yield:
+            return "yield";
+        case wait_kind::timer:
+            return "timer";
+        case wait_kind::io:
+            return "io";
+        case wait_kind::join:
+            return "join";
+        case wait_kind::blocking:
+            return "blocking";
+        case wait_kind::lock:
+            return "lock";
+        case wait_kind::semaphore:
+            return "semaphore";
+        case wait_kind::notify:
+            return "notify";
+        case wait_kind::barrier:
+            return "barrier";
+        case wait_kind::wait_group:
+            return "wait_group";
+        case wait_kind::channel:
+            return "channel";
+        case wait_kind::token:
+            return "token";
+        case wait_kind::group:
+            return "group";
     }
     return "unknown";
 }
@@ -145,11 +163,21 @@ void append_json_string(std::string& out, const std::string& s) {
     out += '"';
     for (char c : s) {
         switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\t': out += "\\t"; break;
-            case '\r': out += "\\r"; break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
             default:
                 if (static_cast<unsigned char>(c) < 0x20) {
                     char buf[8];
@@ -178,7 +206,8 @@ std::vector<task_info> scheduler_core::collect_tasks(bool include_internal) {
     // it is running only if a poller is inside it now.
     std::vector<const task_header*> in_poll;
     for (std::size_t i = 0; i < poller_count(); ++i)
-        if (const task_header* p = poller(i).current.load(std::memory_order_relaxed)) in_poll.push_back(p);
+        if (const task_header* p = poller(i).current.load(std::memory_order_relaxed))
+            in_poll.push_back(p);
     auto polled_now = [&](const task_header* t) {
         return std::find(in_poll.begin(), in_poll.end(), t) != in_poll.end();
     };
@@ -210,7 +239,8 @@ std::vector<task_info> scheduler_core::collect_tasks(bool include_internal) {
             inspect_parked(t, info);
         out.push_back(std::move(info));
     });
-    std::sort(out.begin(), out.end(), [](const task_info& a, const task_info& b) { return a.id < b.id; });
+    std::sort(out.begin(), out.end(),
+              [](const task_info& a, const task_info& b) { return a.id < b.id; });
     return out;
 }
 
@@ -221,7 +251,8 @@ std::string format_dump(const std::vector<task_info>& tasks, std::size_t workers
     for (const task_info& t : tasks) {
         out += "task " + std::to_string(t.id);
         if (!t.name.empty()) out += " \"" + t.name + "\"";
-        out += std::string(" [") + to_string(t.status) + (t.blocking_job ? ", blocking job" : "") + "]";
+        out += std::string(" [") + to_string(t.status) + (t.blocking_job ? ", blocking job" : "") +
+               "]";
         out += " spawned at " + t.spawned_at.to_string() + "\n";
         if (!t.waiting_on.empty()) out += "    waiting on: " + t.waiting_on + "\n";
         if (!t.backtrace.empty()) {
@@ -270,7 +301,8 @@ std::string format_dump_json(const std::vector<task_info>& tasks, std::size_t wo
 }
 
 std::optional<scheduler_core::deadlock_report> scheduler_core::find_deadlock() {
-    if (m_blocking.threads() > m_blocking.idle_threads() || m_blocking.queued() > 0) return std::nullopt;
+    if (m_blocking.threads() > m_blocking.idle_threads() || m_blocking.queued() > 0)
+        return std::nullopt;
     std::vector<task_info> tasks = collect_tasks();
     if (tasks.empty()) return std::nullopt;
     std::map<std::uint64_t, const task_info*> by_id;
@@ -332,7 +364,9 @@ std::string scheduler_core::leak_report() {
 
 }  // namespace detail
 
-std::vector<task_info> runtime::tasks() const { return m_core->collect_tasks(); }
+std::vector<task_info> runtime::tasks() const {
+    return m_core->collect_tasks();
+}
 
 std::string runtime::dump() const {
     return detail::format_dump(m_core->collect_tasks(), m_core->worker_count());

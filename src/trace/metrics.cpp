@@ -10,7 +10,9 @@ namespace corio {
 namespace {
 
 // Bucket bounds of the poll-time histogram: 1 us, 2 us, 4 us, ... ~1 s (21 bounds).
-std::uint64_t bucket_bound_ns(std::size_t i) noexcept { return std::uint64_t{1000} << i; }
+std::uint64_t bucket_bound_ns(std::size_t i) noexcept {
+    return std::uint64_t{1000} << i;
+}
 
 void counter(std::string& out, const char* name, const char* help, std::uint64_t v) {
     out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " counter\n" + name +
@@ -41,8 +43,9 @@ std::string to_prometheus(const runtime_metrics& m) {
                [](const worker_metrics& w) { return w.stolen_tasks; });
     per_worker(out, m, "corio_worker_parks_total", "counter", "Times each worker went to sleep.",
                [](const worker_metrics& w) { return w.parks; });
-    out += "# HELP corio_worker_busy_seconds_total Time each worker spent awake.\n"
-           "# TYPE corio_worker_busy_seconds_total counter\n";
+    out +=
+        "# HELP corio_worker_busy_seconds_total Time each worker spent awake.\n"
+        "# TYPE corio_worker_busy_seconds_total counter\n";
     for (std::size_t i = 0; i < m.workers.size(); ++i) {
         char buf[96];
         std::snprintf(buf, sizeof buf, "corio_worker_busy_seconds_total{worker=\"%zu\"} %.9f\n", i,
@@ -51,24 +54,31 @@ std::string to_prometheus(const runtime_metrics& m) {
     }
     per_worker(out, m, "corio_worker_local_queue_depth", "gauge", "Tasks in each worker's queue.",
                [](const worker_metrics& w) { return w.local_queue_depth; });
-    gauge(out, "corio_injection_queue_depth", "Tasks in the shared injection queue.", m.injection_queue_depth);
+    gauge(out, "corio_injection_queue_depth", "Tasks in the shared injection queue.",
+          m.injection_queue_depth);
     gauge(out, "corio_tasks_live", "Tasks spawned and not yet freed.", m.live_tasks);
-    counter(out, "corio_tasks_spawned_total", "Tasks spawned since the runtime started.", m.spawned_tasks);
+    counter(out, "corio_tasks_spawned_total", "Tasks spawned since the runtime started.",
+            m.spawned_tasks);
     gauge(out, "corio_blocking_threads", "Threads of the blocking pool.", m.blocking_threads);
-    gauge(out, "corio_blocking_idle_threads", "Idle threads of the blocking pool.", m.blocking_idle_threads);
-    gauge(out, "corio_blocking_queue_depth", "Blocking jobs waiting for a thread.", m.blocking_queue_depth);
+    gauge(out, "corio_blocking_idle_threads", "Idle threads of the blocking pool.",
+          m.blocking_idle_threads);
+    gauge(out, "corio_blocking_queue_depth", "Blocking jobs waiting for a thread.",
+          m.blocking_queue_depth);
     gauge(out, "corio_timers_pending", "Timers in the wheel.", m.pending_timers);
-    gauge(out, "corio_io_registrations", "File descriptors registered with the reactor.", m.io_registrations);
+    gauge(out, "corio_io_registrations", "File descriptors registered with the reactor.",
+          m.io_registrations);
     if (!m.poll_time_counts.empty()) {
-        out += "# HELP corio_poll_duration_seconds Time taken by each task poll.\n"
-               "# TYPE corio_poll_duration_seconds histogram\n";
+        out +=
+            "# HELP corio_poll_duration_seconds Time taken by each task poll.\n"
+            "# TYPE corio_poll_duration_seconds histogram\n";
         std::uint64_t cumulative = 0, count = 0;
         for (std::uint64_t c : m.poll_time_counts) count += c;
         for (std::size_t i = 0; i < m.poll_time_bounds_ns.size(); ++i) {
             cumulative += m.poll_time_counts[i];
             char buf[96];
             std::snprintf(buf, sizeof buf, "corio_poll_duration_seconds_bucket{le=\"%g\"} %llu\n",
-                          double(m.poll_time_bounds_ns[i]) / 1e9, static_cast<unsigned long long>(cumulative));
+                          double(m.poll_time_bounds_ns[i]) / 1e9,
+                          static_cast<unsigned long long>(cumulative));
             out += buf;
         }
         out += "corio_poll_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(count) + "\n";
@@ -104,7 +114,8 @@ void scheduler_core::on_complete(task_header& t) noexcept {
 
 std::uint64_t scheduler_core::total_polls() const noexcept {
     std::uint64_t n = 0;
-    for (std::size_t i = 0; i < poller_count(); ++i) n += poller(i).polls.load(std::memory_order_relaxed);
+    for (std::size_t i = 0; i < poller_count(); ++i)
+        n += poller(i).polls.load(std::memory_order_relaxed);
     return n;
 }
 
@@ -131,7 +142,8 @@ runtime_metrics scheduler_core::metrics() {
     m.io_registrations = m_driver.io_registrations();
     if (m_options.poll_time_histogram) {
         m.poll_time_counts.assign(poller_stats::kBuckets, 0);
-        for (std::size_t b = 0; b + 1 < poller_stats::kBuckets; ++b) m.poll_time_bounds_ns.push_back(bucket_bound_ns(b));
+        for (std::size_t b = 0; b + 1 < poller_stats::kBuckets; ++b)
+            m.poll_time_bounds_ns.push_back(bucket_bound_ns(b));
         for (std::size_t i = 0; i < poller_count(); ++i)
             for (std::size_t b = 0; b < poller_stats::kBuckets; ++b)
                 m.poll_time_counts[b] += poller(i).poll_time[b].load(std::memory_order_relaxed);
@@ -141,9 +153,17 @@ runtime_metrics scheduler_core::metrics() {
 
 }  // namespace detail
 
-runtime_metrics runtime::metrics() const { return m_core->metrics(); }
-std::string runtime::metrics_prometheus() const { return to_prometheus(m_core->metrics()); }
-std::string runtime::metrics_address() const { return m_core->metrics_address(); }
-runtime_metrics runtime_handle::metrics() const { return m_core->metrics(); }
+runtime_metrics runtime::metrics() const {
+    return m_core->metrics();
+}
+std::string runtime::metrics_prometheus() const {
+    return to_prometheus(m_core->metrics());
+}
+std::string runtime::metrics_address() const {
+    return m_core->metrics_address();
+}
+runtime_metrics runtime_handle::metrics() const {
+    return m_core->metrics();
+}
 
 }  // namespace corio

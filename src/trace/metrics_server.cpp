@@ -18,7 +18,8 @@ namespace {
 
 std::string response(int status, const char* reason, const char* type, const std::string& body) {
     return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: " + type +
-           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
 }
 
 task<> serve_one(scheduler_core* owner, net::tcp_stream s) {
@@ -27,7 +28,8 @@ task<> serve_one(scheduler_core* owner, net::tcp_stream s) {
     try {
         while (std::string_view(buf.data(), filled).find("\r\n\r\n") == std::string_view::npos) {
             if (filled == buf.size()) co_return;  // request too large: drop it
-            std::size_t n = co_await s.read(std::span<char>(buf.data() + filled, buf.size() - filled));
+            std::size_t n =
+                co_await s.read(std::span<char>(buf.data() + filled, buf.size() - filled));
             if (n == 0) co_return;
             filled += n;
         }
@@ -35,12 +37,14 @@ task<> serve_one(scheduler_core* owner, net::tcp_stream s) {
         std::string_view line = req.substr(0, req.find("\r\n"));
         std::string reply;
         if (line.starts_with("GET /metrics "))
-            reply = response(200, "OK", "text/plain; version=0.0.4", to_prometheus(owner->metrics()));
+            reply =
+                response(200, "OK", "text/plain; version=0.0.4", to_prometheus(owner->metrics()));
         else if (line.starts_with("GET /dump.json "))
             reply = response(200, "OK", "application/json",
                              format_dump_json(owner->collect_tasks(), owner->worker_count()));
         else if (line.starts_with("GET /dump "))
-            reply = response(200, "OK", "text/plain", format_dump(owner->collect_tasks(), owner->worker_count()));
+            reply = response(200, "OK", "text/plain",
+                             format_dump(owner->collect_tasks(), owner->worker_count()));
         else
             reply = response(404, "Not Found", "text/plain", "try /metrics, /dump or /dump.json\n");
         co_await s.write_all(reply);

@@ -176,7 +176,8 @@ TEST(rate_limiter, long_run_rate_on_the_multi_thread_runtime_is_within_ten_perce
                 ++mine;
                 if (k == kCells)
                     st.done_at_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        clock::now() - st.start).count();
+                                        clock::now() - st.start)
+                                        .count();
             }
             co_return mine;
         };

@@ -73,7 +73,8 @@ TEST(backoff, fixed_repeats_the_same_delay) {
 
 TEST(backoff, default_is_three_attempts_and_unlimited_never_ends) {
     EXPECT_EQ(all_delays(backoff::exponential(1ms)).size(), 2u);
-    auto d = all_delays(backoff::exponential(1ms).max_delay(1s).max_attempts(backoff::unlimited), 500);
+    auto d =
+        all_delays(backoff::exponential(1ms).max_delay(1s).max_attempts(backoff::unlimited), 500);
     ASSERT_EQ(d.size(), 500u);
     EXPECT_EQ(d.back(), 1s) << "capped, and no overflow after hundreds of doublings";
     auto uncapped = all_delays(backoff::exponential(1ms).max_attempts(backoff::unlimited), 200);

@@ -182,8 +182,8 @@ TEST(cancellation_token, cancel_wakes_every_task_awaiting_cancelled) {
         std::vector<corio::join_handle<void>> hs;
         for (int i = 0; i < 10; ++i) {
             auto tok = i % 2 ? t.child_token() : t;
-            hs.push_back(corio::spawn([](corio::cancellation_token tk, std::atomic<int>* w, std::atomic<int>* ready)
-                                          -> corio::task<> {
+            hs.push_back(corio::spawn([](corio::cancellation_token tk, std::atomic<int>* w,
+                                         std::atomic<int>* ready) -> corio::task<> {
                 ++*ready;
                 co_await tk.cancelled();
                 ++*w;
@@ -216,7 +216,8 @@ TEST(cancellation_token, select_on_cancelled_returns_promptly_when_another_threa
     }());
 }
 
-TEST(cancellation_token, aborted_task_awaiting_cancelled_throws_cancelled_error_and_the_token_is_untouched) {
+TEST(cancellation_token,
+     aborted_task_awaiting_cancelled_throws_cancelled_error_and_the_token_is_untouched) {
     run_ct([]() -> corio::task<> {
         corio::cancellation_token t;
         auto h = corio::spawn([](corio::cancellation_token tk) -> corio::task<> {
@@ -265,7 +266,8 @@ TEST(cancellation_token, stress_children_created_while_another_thread_cancels_al
                 children.push_back(root.child_token());
             else
                 children.push_back(children.back().child_token());
-            regs.push_back(std::unique_ptr<registration>(new registration(children.back().on_cancel(count))));
+            regs.push_back(
+                std::unique_ptr<registration>(new registration(children.back().on_cancel(count))));
         }
         canceller.join();
         for (auto& c : children) EXPECT_TRUE(c.is_cancelled());

@@ -129,12 +129,14 @@ TEST(cancellation, sleep_cancelled_withdraws_its_timer) {
 
 TEST(cancellation, sleep_until_cancelled_withdraws_its_timer) {
     run_ct([]() -> corio::task<> {
-        auto h = corio::spawn([]() -> corio::task<> { co_await corio::sleep_until(corio::clock::now() + 10s); }());
+        auto h = corio::spawn(
+            []() -> corio::task<> { co_await corio::sleep_until(corio::clock::now() + 10s); }());
         co_await settle();
         auto t0 = corio::clock::now();
         co_await abort_and_expect_cancelled(h);
         EXPECT_LT(corio::clock::now() - t0, 5s);
-        EXPECT_THROW(co_await corio::timeout(5ms, corio::sleep_until(corio::clock::now() + 10s)), corio::timed_out);
+        EXPECT_THROW(co_await corio::timeout(5ms, corio::sleep_until(corio::clock::now() + 10s)),
+                     corio::timed_out);
     }());
 }
 
@@ -142,7 +144,8 @@ TEST(cancellation, interval_tick_cancelled_does_not_consume_the_tick) {
     run_ct([]() -> corio::task<> {
         auto start = corio::clock::now() + 60ms;
         corio::interval every{start, 1h};
-        auto h = corio::spawn([](corio::interval* iv) -> corio::task<> { (void)co_await iv->tick(); }(&every));
+        auto h = corio::spawn(
+            [](corio::interval* iv) -> corio::task<> { (void)co_await iv->tick(); }(&every));
         co_await settle();
         co_await abort_and_expect_cancelled(h);
         // losing a select and a timeout: the tick is still not consumed
@@ -198,7 +201,8 @@ TEST(cancellation, task_await_in_a_cancelled_task_never_starts_the_child) {
     }());
 }
 
-TEST(cancellation, join_handle_await_cancelled_leaves_the_task_running_and_its_result_in_the_handle) {
+TEST(cancellation,
+     join_handle_await_cancelled_leaves_the_task_running_and_its_result_in_the_handle) {
     run_ct([]() -> corio::task<> {
         corio::notify gate;
         auto target = corio::spawn([](corio::notify* g) -> corio::task<int> {
@@ -206,14 +210,16 @@ TEST(cancellation, join_handle_await_cancelled_leaves_the_task_running_and_its_r
             co_return 5;
         }(&gate));
         // abort while parked
-        auto joiner = corio::spawn([](corio::join_handle<int>* t) -> corio::task<> { (void)co_await *t; }(&target));
+        auto joiner = corio::spawn(
+            [](corio::join_handle<int>* t) -> corio::task<> { (void)co_await *t; }(&target));
         co_await settle();
         co_await abort_and_expect_cancelled(joiner);
         EXPECT_FALSE(target.is_finished()) << "cancelling the joiner must not cancel the task";
         // losing a select, timing out
         auto r = co_await corio::select(target.operator co_await(), corio::sleep(2ms));
         EXPECT_EQ(r.index(), 1u);
-        EXPECT_THROW((void)co_await corio::timeout(2ms, target.operator co_await()), corio::timed_out);
+        EXPECT_THROW((void)co_await corio::timeout(2ms, target.operator co_await()),
+                     corio::timed_out);
         gate.notify_one();
         int v = co_await target;
         EXPECT_EQ(v, 5) << "the result stays for a later await of the handle";
@@ -233,7 +239,8 @@ TEST(cancellation, spawn_blocking_join_cancelled_lets_the_job_finish_and_abort_s
             return 8;
         });
         // the joiner is cancelled; the running job is not
-        auto joiner = corio::spawn([](corio::join_handle<int>* t) -> corio::task<> { (void)co_await *t; }(&first));
+        auto joiner = corio::spawn(
+            [](corio::join_handle<int>* t) -> corio::task<> { (void)co_await *t; }(&first));
         co_await settle();
         co_await abort_and_expect_cancelled(joiner);
         // abort() stops a job that has not started
@@ -254,21 +261,23 @@ TEST(cancellation, fs_call_cancelled_before_it_starts_does_nothing_and_once_runn
     const auto written = temp_path("written");
     std::filesystem::remove(never_written);
     std::filesystem::remove(written);
-    run_ct_one_blocking_thread([](std::filesystem::path p_never, std::filesystem::path p_written) -> corio::task<> {
+    run_ct_one_blocking_thread([](std::filesystem::path p_never,
+                                  std::filesystem::path p_written) -> corio::task<> {
         // Checked at the start: a cancelled task's fs call does nothing.
         corio::notify never;
         bool threw = false;
-        auto h = corio::spawn([](corio::notify* n, std::filesystem::path p, bool* t) -> corio::task<> {
-            try {
-                co_await n->notified();
-            } catch (const corio::cancelled_error&) {
-            }
-            try {
-                co_await corio::fs::write(p, "should not be written");
-            } catch (const corio::cancelled_error&) {
-                *t = true;
-            }
-        }(&never, p_never, &threw));
+        auto h =
+            corio::spawn([](corio::notify* n, std::filesystem::path p, bool* t) -> corio::task<> {
+                try {
+                    co_await n->notified();
+                } catch (const corio::cancelled_error&) {
+                }
+                try {
+                    co_await corio::fs::write(p, "should not be written");
+                } catch (const corio::cancelled_error&) {
+                    *t = true;
+                }
+            }(&never, p_never, &threw));
         co_await settle();
         h.abort();
         co_await h;
@@ -364,7 +373,8 @@ TEST(cancellation, tcp_read_cancelled_reads_nothing) {
         EXPECT_EQ(read_by_aborted, 0u);
         // a read losing a select / timing out reads nothing either
         std::vector<char> buf(16);
-        EXPECT_THROW((void)co_await corio::timeout(5ms, p.server.read(std::span<char>(buf))), corio::timed_out);
+        EXPECT_THROW((void)co_await corio::timeout(5ms, p.server.read(std::span<char>(buf))),
+                     corio::timed_out);
         co_await p.client.write_all("abc");
         std::size_t n = co_await p.server.read(std::span<char>(buf));
         EXPECT_EQ(std::string(buf.data(), n), "abc") << "bytes were consumed by a cancelled read";
@@ -386,7 +396,8 @@ TEST(cancellation, tcp_write_cancelled_writes_nothing) {
         EXPECT_FALSE(h.is_finished());
         co_await abort_and_expect_cancelled(h);
         std::string chunk(1000, 'x');
-        EXPECT_THROW((void)co_await corio::timeout(5ms, p.client.write(std::string_view(chunk))), corio::timed_out);
+        EXPECT_THROW((void)co_await corio::timeout(5ms, p.client.write(std::string_view(chunk))),
+                     corio::timed_out);
         p.client.close();
         std::size_t received = co_await read_all(p.server);
         EXPECT_EQ(received, raw + reported) << "a cancelled write transferred bytes";
@@ -400,7 +411,8 @@ TEST(cancellation, tcp_write_all_cancelled_reports_the_prefix_written) {
         shrink_buffers(p.server.native_handle());
         std::size_t prefix = SIZE_MAX;
         std::vector<char> big(4 << 20, 'a');
-        auto h = corio::spawn([](corio::net::tcp_stream* s, std::vector<char>* data, std::size_t* out) -> corio::task<> {
+        auto h = corio::spawn([](corio::net::tcp_stream* s, std::vector<char>* data,
+                                 std::size_t* out) -> corio::task<> {
             auto aw = s->write_all(std::as_bytes(std::span<const char>(*data)));
             try {
                 (void)co_await aw;
@@ -423,7 +435,9 @@ TEST(cancellation, tcp_accept_cancelled_leaves_the_connection_in_the_backlog) {
     run_ct([]() -> corio::task<> {
         auto listener = corio::net::tcp_listener::bind(corio::net::socket_address::loopback_v4(0));
         EXPECT_THROW((void)co_await corio::timeout(2ms, listener.accept()), corio::timed_out);
-        auto h = corio::spawn([](corio::net::tcp_listener* l) -> corio::task<> { (void)co_await l->accept(); }(&listener));
+        auto h = corio::spawn([](corio::net::tcp_listener* l) -> corio::task<> {
+            (void)co_await l->accept();
+        }(&listener));
         co_await settle();
         // A connection arrives while the accept is parked (a blocking connect: the kernel
         // completes it without the runtime running); the accept is cancelled before it runs.
@@ -438,7 +452,8 @@ TEST(cancellation, tcp_accept_cancelled_leaves_the_connection_in_the_backlog) {
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
         co_await abort_and_expect_cancelled(h);
         auto accepted = co_await corio::timeout(5s, listener.accept());
-        EXPECT_EQ(accepted.second.port(), ntohs(local.sin_port)) << "the pending connection was lost";
+        EXPECT_EQ(accepted.second.port(), ntohs(local.sin_port))
+            << "the pending connection was lost";
         ::close(fd);
     }());
 }
@@ -470,16 +485,18 @@ TEST(cancellation, tcp_connect_cancelled_closes_the_half_open_socket) {
         auto target = corio::net::socket_address::loopback_v4(p);
         int fds_before = open_fds();
         std::atomic<bool> finished_connect{false};
-        auto h = corio::spawn([](corio::net::socket_address a, std::atomic<bool>* done) -> corio::task<> {
-            auto s = co_await corio::net::tcp_stream::connect(a);
-            done->store(true);
-        }(target, &finished_connect));
+        auto h = corio::spawn(
+            [](corio::net::socket_address a, std::atomic<bool>* done) -> corio::task<> {
+                auto s = co_await corio::net::tcp_stream::connect(a);
+                done->store(true);
+            }(target, &finished_connect));
         co_await settle();
         EXPECT_FALSE(h.is_finished()) << "the connect did not wait";
         co_await abort_and_expect_cancelled(h);
         EXPECT_FALSE(finished_connect.load());
         EXPECT_EQ(open_fds(), fds_before) << "the cancelled connect left its socket open";
-        EXPECT_THROW((void)co_await corio::timeout(20ms, corio::net::tcp_stream::connect(target)), corio::timed_out);
+        EXPECT_THROW((void)co_await corio::timeout(20ms, corio::net::tcp_stream::connect(target)),
+                     corio::timed_out);
         EXPECT_EQ(open_fds(), fds_before) << "the timed-out connect left its socket open";
     }(port));
     for (int fd : fillers) ::close(fd);
@@ -490,7 +507,8 @@ TEST(cancellation, resolve_cancelled_returns_at_once_while_the_lookup_finishes_o
     run_ct_one_blocking_thread([]() -> corio::task<> {
         std::atomic<bool> release{false};
         auto blocker = corio::spawn_blocking([&release] { hold_until(release); });
-        auto h = corio::spawn([]() -> corio::task<> { (void)co_await corio::net::resolve("localhost:80"); }());
+        auto h = corio::spawn(
+            []() -> corio::task<> { (void)co_await corio::net::resolve("localhost:80"); }());
         co_await settle();
         EXPECT_FALSE(h.is_finished());
         auto t0 = corio::clock::now();
@@ -509,7 +527,8 @@ TEST(cancellation, semaphore_acquire_cancelled_leaves_the_queue_and_gives_back_a
     run_ct([]() -> corio::task<> {
         corio::semaphore sem{0};
         // abort while queued: leaves the queue, holds nothing
-        auto h = corio::spawn([](corio::semaphore* s) -> corio::task<> { auto p = co_await s->acquire(); }(&sem));
+        auto h = corio::spawn(
+            [](corio::semaphore* s) -> corio::task<> { auto p = co_await s->acquire(); }(&sem));
         co_await settle();
         EXPECT_EQ(sem.waiters(), 1u);
         co_await abort_and_expect_cancelled(h);
@@ -521,10 +540,11 @@ TEST(cancellation, semaphore_acquire_cancelled_leaves_the_queue_and_gives_back_a
         int acquire_lost = 0;
         for (int i = 0; i < 100; ++i) {
             corio::notify n;
-            auto s = corio::spawn([](corio::semaphore* sm, corio::notify* nn) -> corio::task<std::size_t> {
-                auto r = co_await corio::select(sm->acquire(), nn->notified());
-                co_return r.index();
-            }(&sem, &n));
+            auto s = corio::spawn(
+                [](corio::semaphore* sm, corio::notify* nn) -> corio::task<std::size_t> {
+                    auto r = co_await corio::select(sm->acquire(), nn->notified());
+                    co_return r.index();
+                }(&sem, &n));
             co_await settle();
             sem.release(1);
             n.notify_one();
@@ -543,7 +563,8 @@ TEST(cancellation, mutex_lock_cancelled_leaves_the_queue_and_unlocks_a_handed_ov
         corio::mutex<int> m{0};
         auto held = co_await m.lock();
         bool next_got = false;
-        auto a = corio::spawn([](corio::mutex<int>* mu) -> corio::task<> { auto g = co_await mu->lock(); }(&m));
+        auto a = corio::spawn(
+            [](corio::mutex<int>* mu) -> corio::task<> { auto g = co_await mu->lock(); }(&m));
         auto b = corio::spawn([](corio::mutex<int>* mu, bool* got) -> corio::task<> {
             auto g = co_await mu->lock();
             *got = true;
@@ -563,10 +584,11 @@ TEST(cancellation, mutex_lock_cancelled_leaves_the_queue_and_unlocks_a_handed_ov
         for (int i = 0; i < 100; ++i) {
             corio::notify n;
             auto again = co_await m.lock();
-            auto s = corio::spawn([](corio::mutex<int>* mu, corio::notify* nn) -> corio::task<std::size_t> {
-                auto r = co_await corio::select(mu->lock(), nn->notified());
-                co_return r.index();
-            }(&m, &n));
+            auto s = corio::spawn(
+                [](corio::mutex<int>* mu, corio::notify* nn) -> corio::task<std::size_t> {
+                    auto r = co_await corio::select(mu->lock(), nn->notified());
+                    co_return r.index();
+                }(&m, &n));
             co_await settle();
             again.unlock();  // handed to the select's lock branch
             n.notify_one();
@@ -576,8 +598,9 @@ TEST(cancellation, mutex_lock_cancelled_leaves_the_queue_and_unlocks_a_handed_ov
         }
         EXPECT_GT(lock_lost, 0);
 #else
-        ADD_FAILURE() << "does not compile: select()/timeout() over mutex::lock() (its guard has no default "
-                         "constructor; select.hpp resume_winner default-constructs the result variant)";
+        ADD_FAILURE()
+            << "does not compile: select()/timeout() over mutex::lock() (its guard has no default "
+               "constructor; select.hpp resume_winner default-constructs the result variant)";
 #endif
     }());
 }
@@ -586,8 +609,10 @@ TEST(cancellation, rw_lock_cancelled_leaves_the_queue_and_releases_a_handed_over
     run_ct([]() -> corio::task<> {
         corio::rw_lock<int> l{0};
         auto w = co_await l.write();
-        auto reader = corio::spawn([](corio::rw_lock<int>* rw) -> corio::task<> { auto g = co_await rw->read(); }(&l));
-        auto writer = corio::spawn([](corio::rw_lock<int>* rw) -> corio::task<> { auto g = co_await rw->write(); }(&l));
+        auto reader = corio::spawn(
+            [](corio::rw_lock<int>* rw) -> corio::task<> { auto g = co_await rw->read(); }(&l));
+        auto writer = corio::spawn(
+            [](corio::rw_lock<int>* rw) -> corio::task<> { auto g = co_await rw->write(); }(&l));
         co_await settle();
         co_await abort_and_expect_cancelled(reader);
         co_await abort_and_expect_cancelled(writer);
@@ -602,29 +627,35 @@ TEST(cancellation, rw_lock_cancelled_leaves_the_queue_and_releases_a_handed_over
         for (int i = 0; i < 100; ++i) {
             corio::notify n;
             auto rg = co_await l.read();
-            auto s = corio::spawn([](corio::rw_lock<int>* rw, corio::notify* nn) -> corio::task<std::size_t> {
-                auto res = co_await corio::select(rw->write(), nn->notified());
-                co_return res.index();
-            }(&l, &n));
+            auto s = corio::spawn(
+                [](corio::rw_lock<int>* rw, corio::notify* nn) -> corio::task<std::size_t> {
+                    auto res = co_await corio::select(rw->write(), nn->notified());
+                    co_return res.index();
+                }(&l, &n));
             co_await settle();
             rg.unlock();
             n.notify_one();
             std::size_t winner = co_await s;
             if (winner == 1) ++write_lost;
-            EXPECT_TRUE(l.try_write().has_value()) << "the write lock handed to a losing branch was kept";
+            EXPECT_TRUE(l.try_write().has_value())
+                << "the write lock handed to a losing branch was kept";
         }
         EXPECT_GT(write_lost, 0);
 #else
-        ADD_FAILURE() << "does not compile: select()/timeout() over rw_lock::read()/write() (their guards have no "
-                         "default constructor; select.hpp resume_winner default-constructs the result variant)";
+        ADD_FAILURE() << "does not compile: select()/timeout() over rw_lock::read()/write() (their "
+                         "guards have no "
+                         "default constructor; select.hpp resume_winner default-constructs the "
+                         "result variant)";
 #endif
     }());
 }
 
-TEST(cancellation, notify_notified_cancelled_consumes_nothing_and_passes_on_a_delivered_notification) {
+TEST(cancellation,
+     notify_notified_cancelled_consumes_nothing_and_passes_on_a_delivered_notification) {
     run_ct([]() -> corio::task<> {
         corio::notify n;
-        auto h = corio::spawn([](corio::notify* nn) -> corio::task<> { co_await nn->notified(); }(&n));
+        auto h =
+            corio::spawn([](corio::notify* nn) -> corio::task<> { co_await nn->notified(); }(&n));
         co_await settle();
         co_await abort_and_expect_cancelled(h);
         EXPECT_EQ(n.waiters(), 0u);
@@ -634,10 +665,11 @@ TEST(cancellation, notify_notified_cancelled_consumes_nothing_and_passes_on_a_de
         int lost = 0;
         for (int i = 0; i < 100; ++i) {
             corio::semaphore other{0};
-            auto s = corio::spawn([](corio::notify* nn, corio::semaphore* o) -> corio::task<std::size_t> {
-                auto r = co_await corio::select(nn->notified(), o->acquire());
-                co_return r.index();
-            }(&n, &other));
+            auto s = corio::spawn(
+                [](corio::notify* nn, corio::semaphore* o) -> corio::task<std::size_t> {
+                    auto r = co_await corio::select(nn->notified(), o->acquire());
+                    co_return r.index();
+                }(&n, &other));
             co_await settle();
             n.notify_one();
             other.release(1);
@@ -645,7 +677,8 @@ TEST(cancellation, notify_notified_cancelled_consumes_nothing_and_passes_on_a_de
             if (winner == 1) {
                 ++lost;
                 // passed on: stored as the permit
-                EXPECT_NO_THROW(co_await corio::timeout(5s, n.notified())) << "the notification was lost";
+                EXPECT_NO_THROW(co_await corio::timeout(5s, n.notified()))
+                    << "the notification was lost";
             }
         }
         EXPECT_GT(lost, 0);
@@ -655,7 +688,8 @@ TEST(cancellation, notify_notified_cancelled_consumes_nothing_and_passes_on_a_de
 TEST(cancellation, barrier_arrive_and_wait_cancelled_withdraws_the_arrival) {
     run_ct([]() -> corio::task<> {
         corio::barrier b{2};
-        auto h = corio::spawn([](corio::barrier* bb) -> corio::task<> { (void)co_await bb->arrive_and_wait(); }(&b));
+        auto h = corio::spawn(
+            [](corio::barrier* bb) -> corio::task<> { (void)co_await bb->arrive_and_wait(); }(&b));
         co_await settle();
         EXPECT_EQ(b.waiting(), 1u);
         co_await abort_and_expect_cancelled(h);
@@ -672,7 +706,8 @@ TEST(cancellation, wait_group_wait_cancelled_just_leaves) {
     run_ct([]() -> corio::task<> {
         corio::wait_group wg;
         wg.add(1);
-        auto h = corio::spawn([](corio::wait_group* g) -> corio::task<> { co_await g->wait(); }(&wg));
+        auto h =
+            corio::spawn([](corio::wait_group* g) -> corio::task<> { co_await g->wait(); }(&wg));
         co_await settle();
         co_await abort_and_expect_cancelled(h);
         EXPECT_THROW(co_await corio::timeout(2ms, wg.wait()), corio::timed_out);
@@ -739,7 +774,8 @@ TEST(cancellation, mpsc_send_cancelled_has_not_sent_and_passes_on_its_wake) {
         auto [tx, rx] = corio::mpsc::channel<int>(1);
         co_await tx.send(0);
         // abort while parked on a full channel
-        auto a = corio::spawn([](corio::mpsc::sender<int> t) -> corio::task<> { co_await t.send(1); }(tx));
+        auto a = corio::spawn(
+            [](corio::mpsc::sender<int> t) -> corio::task<> { co_await t.send(1); }(tx));
         co_await settle();
         co_await abort_and_expect_cancelled(a);
         // timeout expiry, losing a select
@@ -747,14 +783,17 @@ TEST(cancellation, mpsc_send_cancelled_has_not_sent_and_passes_on_its_wake) {
         auto r = co_await corio::select(tx.send(3), corio::sleep(2ms));
         EXPECT_EQ(r.index(), 1u);
         // a wake received by a sender cancelled before it ran is passed to the next sender
-        auto s1 = corio::spawn([](corio::mpsc::sender<int> t) -> corio::task<> { co_await t.send(4); }(tx));
+        auto s1 = corio::spawn(
+            [](corio::mpsc::sender<int> t) -> corio::task<> { co_await t.send(4); }(tx));
         co_await settle();
-        auto s2 = corio::spawn([](corio::mpsc::sender<int> t) -> corio::task<> { co_await t.send(5); }(tx));
+        auto s2 = corio::spawn(
+            [](corio::mpsc::sender<int> t) -> corio::task<> { co_await t.send(5); }(tx));
         co_await settle();
         auto first = rx.try_recv();  // wakes s1
         EXPECT_TRUE(first);
         co_await abort_and_expect_cancelled(s1);
-        EXPECT_TRUE(co_await yield_until([&] { return s2.is_finished(); }, 1000)) << "the wake was lost";
+        EXPECT_TRUE(co_await yield_until([&] { return s2.is_finished(); }, 1000))
+            << "the wake was lost";
         std::vector<int> got;
         for (;;) {
             auto v = rx.try_recv();
@@ -775,7 +814,8 @@ TEST(cancellation, mpsc_unbounded_send_in_a_cancelled_task_has_not_sent) {
         auto [tx, rx] = corio::mpsc::unbounded_channel<int>();
         corio::notify never;
         bool threw = false;
-        auto h = corio::spawn([](corio::notify* n, corio::mpsc::unbounded_sender<int>* t, bool* out) -> corio::task<> {
+        auto h = corio::spawn([](corio::notify* n, corio::mpsc::unbounded_sender<int>* t,
+                                 bool* out) -> corio::task<> {
             try {
                 co_await n->notified();
             } catch (const corio::cancelled_error&) {
@@ -797,7 +837,9 @@ TEST(cancellation, mpsc_unbounded_send_in_a_cancelled_task_has_not_sent) {
 TEST(cancellation, oneshot_recv_cancelled_leaves_the_value) {
     run_ct([]() -> corio::task<> {
         auto [tx, rx] = corio::oneshot::channel<int>();
-        auto h = corio::spawn([](corio::oneshot::receiver<int>* r) -> corio::task<> { (void)co_await r->recv(); }(&rx));
+        auto h = corio::spawn([](corio::oneshot::receiver<int>* r) -> corio::task<> {
+            (void)co_await r->recv();
+        }(&rx));
         co_await settle();
         co_await abort_and_expect_cancelled(h);
         EXPECT_THROW((void)co_await corio::timeout(2ms, rx.recv()), corio::timed_out);
@@ -814,14 +856,17 @@ TEST(cancellation, oneshot_recv_cancelled_leaves_the_value) {
 TEST(cancellation, broadcast_recv_cancelled_keeps_the_receiver_position) {
     run_ct([]() -> corio::task<> {
         auto [tx, rx] = corio::broadcast::channel<int>(8);
-        auto h = corio::spawn([](corio::broadcast::receiver<int>* r) -> corio::task<> { (void)co_await r->recv(); }(&rx));
+        auto h = corio::spawn([](corio::broadcast::receiver<int>* r) -> corio::task<> {
+            (void)co_await r->recv();
+        }(&rx));
         co_await settle();
         co_await abort_and_expect_cancelled(h);
         EXPECT_THROW((void)co_await corio::timeout(2ms, rx.recv()), corio::timed_out);
         int lost = 0;
         for (int i = 0; i < 100; ++i) {
             corio::notify n;
-            auto s = corio::spawn([](corio::broadcast::receiver<int>* r, corio::notify* nn) -> corio::task<std::size_t> {
+            auto s = corio::spawn([](corio::broadcast::receiver<int>* r,
+                                     corio::notify* nn) -> corio::task<std::size_t> {
                 auto res = co_await corio::select(r->recv(), nn->notified());
                 co_return res.index();
             }(&rx, &n));
@@ -845,17 +890,20 @@ TEST(cancellation, broadcast_recv_cancelled_keeps_the_receiver_position) {
 TEST(cancellation, watch_changed_cancelled_keeps_the_seen_version) {
     run_ct([]() -> corio::task<> {
         auto [tx, rx] = corio::watch::channel<int>(0);
-        auto h = corio::spawn([](corio::watch::receiver<int>* r) -> corio::task<> { (void)co_await r->changed(); }(&rx));
+        auto h = corio::spawn([](corio::watch::receiver<int>* r) -> corio::task<> {
+            (void)co_await r->changed();
+        }(&rx));
         co_await settle();
         co_await abort_and_expect_cancelled(h);
         EXPECT_THROW((void)co_await corio::timeout(2ms, rx.changed()), corio::timed_out);
         int lost = 0;
         for (int i = 0; i < 100; ++i) {
             corio::notify n;
-            auto s = corio::spawn([](corio::watch::receiver<int>* r, corio::notify* nn) -> corio::task<std::size_t> {
-                auto res = co_await corio::select(r->changed(), nn->notified());
-                co_return res.index();
-            }(&rx, &n));
+            auto s = corio::spawn(
+                [](corio::watch::receiver<int>* r, corio::notify* nn) -> corio::task<std::size_t> {
+                    auto res = co_await corio::select(r->changed(), nn->notified());
+                    co_return res.index();
+                }(&rx, &n));
             co_await settle();
             tx.send(int(i + 1));
             n.notify_one();
@@ -877,14 +925,15 @@ TEST(cancellation, select_cancelled_withdraws_every_branch_and_awaits_its_tasks)
         corio::semaphore sem{0};
         auto [tx, rx] = corio::mpsc::channel<int>(2);
         std::atomic<bool> started{false}, unwound{false};
-        auto h = corio::spawn([](corio::semaphore* s, corio::mpsc::receiver<int>* r, std::atomic<bool>* st,
-                                 std::atomic<bool>* u) -> corio::task<> {
-            (void)co_await corio::select(s->acquire(), r->recv(),
-                                         [](std::atomic<bool>* st2, std::atomic<bool>* u2) -> corio::task<> {
-                                             set_on_exit g{u2};
-                                             st2->store(true);
-                                             co_await corio::sleep(10s);
-                                         }(st, u));
+        auto h = corio::spawn([](corio::semaphore* s, corio::mpsc::receiver<int>* r,
+                                 std::atomic<bool>* st, std::atomic<bool>* u) -> corio::task<> {
+            (void)co_await corio::select(
+                s->acquire(), r->recv(),
+                [](std::atomic<bool>* st2, std::atomic<bool>* u2) -> corio::task<> {
+                    set_on_exit g{u2};
+                    st2->store(true);
+                    co_await corio::sleep(10s);
+                }(st, u));
         }(&sem, &rx, &started, &unwound));
         while (!started.load() || sem.waiters() == 0) co_await corio::yield_now();
         co_await abort_and_expect_cancelled(h);
@@ -933,11 +982,12 @@ TEST(cancellation, timeout_cancelled_throws_cancelled_error_and_expiry_withdraws
         // cancelled: cancelled_error (not timed_out), the task branch cancelled and awaited
         std::atomic<bool> started{false}, unwound{false};
         auto h = corio::spawn([](std::atomic<bool>* st, std::atomic<bool>* u) -> corio::task<> {
-            (void)co_await corio::timeout(10s, [](std::atomic<bool>* st2, std::atomic<bool>* u2) -> corio::task<> {
-                set_on_exit g{u2};
-                st2->store(true);
-                co_await corio::sleep(1h);
-            }(st, u));
+            (void)co_await corio::timeout(
+                10s, [](std::atomic<bool>* st2, std::atomic<bool>* u2) -> corio::task<> {
+                    set_on_exit g{u2};
+                    st2->store(true);
+                    co_await corio::sleep(1h);
+                }(st, u));
         }(&started, &unwound));
         while (!started.load()) co_await corio::yield_now();
         co_await abort_and_expect_cancelled(h);
@@ -953,7 +1003,8 @@ TEST(cancellation, join_set_join_next_cancelled_takes_nothing) {
             co_await g->notified();
             co_return 4;
         }(&gate));
-        auto h = corio::spawn([](corio::join_set<int>* s) -> corio::task<> { (void)co_await s->join_next(); }(&set));
+        auto h = corio::spawn(
+            [](corio::join_set<int>* s) -> corio::task<> { (void)co_await s->join_next(); }(&set));
         co_await settle();
         co_await abort_and_expect_cancelled(h);
         EXPECT_THROW((void)co_await corio::timeout(2ms, set.join_next()), corio::timed_out);
@@ -967,7 +1018,8 @@ TEST(cancellation, join_set_join_next_cancelled_takes_nothing) {
 TEST(cancellation, token_cancelled_await_cancelled_leaves_the_token_untouched) {
     run_ct([]() -> corio::task<> {
         corio::cancellation_token token;
-        auto h = corio::spawn([](corio::cancellation_token t) -> corio::task<> { co_await t.cancelled(); }(token));
+        auto h = corio::spawn(
+            [](corio::cancellation_token t) -> corio::task<> { co_await t.cancelled(); }(token));
         co_await settle();
         co_await abort_and_expect_cancelled(h);
         EXPECT_FALSE(token.is_cancelled());
@@ -987,7 +1039,8 @@ TEST(cancellation, rate_limiter_until_ready_cancelled_takes_no_cell) {
         corio::rate_limiter limiter{corio::quota::with_period(400ms)};
         auto t0 = corio::clock::now();
         EXPECT_TRUE(limiter.try_acquire());  // the only cell for 400 ms
-        auto h = corio::spawn([](corio::rate_limiter* l) -> corio::task<> { co_await l->until_ready(); }(&limiter));
+        auto h = corio::spawn(
+            [](corio::rate_limiter* l) -> corio::task<> { co_await l->until_ready(); }(&limiter));
         co_await settle();
         co_await abort_and_expect_cancelled(h);
         EXPECT_THROW(co_await corio::timeout(2ms, limiter.until_ready()), corio::timed_out);
@@ -1003,11 +1056,12 @@ TEST(cancellation, retry_cancelled_during_backoff_starts_no_new_attempt) {
     run_ct([]() -> corio::task<> {
         std::atomic<int> attempts{0};
         auto h = corio::spawn([](std::atomic<int>* a) -> corio::task<> {
-            (void)co_await corio::retry(corio::backoff::fixed(10s).max_attempts(5), [a]() -> corio::task<int> {
-                ++*a;
-                throw std::runtime_error("fails");
-                co_return 0;
-            });
+            (void)co_await corio::retry(corio::backoff::fixed(10s).max_attempts(5),
+                                        [a]() -> corio::task<int> {
+                                            ++*a;
+                                            throw std::runtime_error("fails");
+                                            co_return 0;
+                                        });
         }(&attempts));
         co_await settle();
         EXPECT_EQ(attempts.load(), 1);
@@ -1021,7 +1075,8 @@ TEST(cancellation, retry_cancelled_during_backoff_starts_no_new_attempt) {
 
 namespace {
 
-corio::async_generator<int> numbers_waiting_on(corio::notify* n, std::atomic<bool>* unwound, int* resumed) {
+corio::async_generator<int> numbers_waiting_on(corio::notify* n, std::atomic<bool>* unwound,
+                                               int* resumed) {
     set_on_exit g{unwound};
     for (int i = 0;; ++i) {
         ++*resumed;

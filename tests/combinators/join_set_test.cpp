@@ -149,7 +149,8 @@ TEST(join_set, spawn_returns_distinct_task_ids) {
     run_ct([]() -> corio::task<> {
         corio::join_set<int> set;
         std::set<std::uint64_t> ids;
-        for (int i = 0; i < 50; ++i) ids.insert(set.spawn([](int v) -> corio::task<int> { co_return v; }(i)));
+        for (int i = 0; i < 50; ++i)
+            ids.insert(set.spawn([](int v) -> corio::task<int> { co_return v; }(i)));
         EXPECT_EQ(ids.size(), 50u);
         EXPECT_EQ(ids.count(0), 0u);
         int n = 0;
@@ -291,9 +292,13 @@ corio::task<> many_members(int n) {
 
 }  // namespace
 
-TEST(join_set, stress_many_members_are_each_joined_once_on_two_workers) { run_mt(many_members(20'000), 2); }
+TEST(join_set, stress_many_members_are_each_joined_once_on_two_workers) {
+    run_mt(many_members(20'000), 2);
+}
 
-TEST(join_set, stress_many_members_are_each_joined_once_on_four_workers) { run_mt(many_members(20'000), 4); }
+TEST(join_set, stress_many_members_are_each_joined_once_on_four_workers) {
+    run_mt(many_members(20'000), 4);
+}
 
 TEST(join_set, stress_many_members_are_each_joined_once_under_shuffled_scheduling) {
     for (std::uint64_t seed : {16ull, 160ull, 1600ull}) {

@@ -40,7 +40,8 @@ struct set_on_exit {
 };
 
 // Waits for `wait_for` (if any), records its id in `finished`, then fires `then` (if any).
-corio::task<int> step(int id, corio::notify* wait_for, corio::notify* then, std::vector<int>* finished) {
+corio::task<int> step(int id, corio::notify* wait_for, corio::notify* then,
+                      std::vector<int>* finished) {
     if (wait_for) co_await wait_for->notified();
     finished->push_back(id);
     if (then) then->notify_one();
@@ -140,10 +141,9 @@ TEST(try_join, returns_every_value_when_nothing_fails) {
     run_mt([]() -> corio::task<> {
         corio::notify n;
         std::vector<int> finished;
-        auto [a, b] = co_await corio::try_join(step(0, nullptr, nullptr, &finished),
-                                               [](corio::notify*) -> corio::task<std::string> {
-                                                   co_return "b";
-                                               }(&n));
+        auto [a, b] = co_await corio::try_join(
+            step(0, nullptr, nullptr, &finished),
+            [](corio::notify*) -> corio::task<std::string> { co_return "b"; }(&n));
         EXPECT_EQ(a, 0);
         EXPECT_EQ(b, "b");
     }());
@@ -155,21 +155,23 @@ TEST(try_join, first_failure_in_time_cancels_the_other_branches_promptly) {
         std::string caught;
         auto t0 = corio::clock::now();
         try {
-            (void)co_await corio::try_join(
-                long_sleeper(&started, &destroyed),
-                [](std::atomic<bool>* s) -> corio::task<int> {
-                    // Fail once the sibling is asleep, so it has something to cancel.
-                    for (int i = 0; i < 1'000'000 && !s->load(); ++i) co_await corio::yield_now();
-                    throw std::runtime_error("fast failure");
-                    co_return 0;
-                }(&started));
+            (void)co_await corio::try_join(long_sleeper(&started, &destroyed),
+                                           [](std::atomic<bool>* s) -> corio::task<int> {
+                                               // Fail once the sibling is asleep, so it has
+                                               // something to cancel.
+                                               for (int i = 0; i < 1'000'000 && !s->load(); ++i)
+                                                   co_await corio::yield_now();
+                                               throw std::runtime_error("fast failure");
+                                               co_return 0;
+                                           }(&started));
             ADD_FAILURE() << "try_join did not throw";
         } catch (const std::runtime_error& e) {
             caught = e.what();
         }
         auto took = corio::clock::now() - t0;
         EXPECT_EQ(caught, "fast failure");
-        EXPECT_TRUE(destroyed.load()) << "the sleeping sibling was not cancelled before try_join returned";
+        EXPECT_TRUE(destroyed.load())
+            << "the sleeping sibling was not cancelled before try_join returned";
         EXPECT_LT(took, 5s) << "try_join waited for the 10 s sibling";
     }());
 }
@@ -203,7 +205,8 @@ TEST(join, over_a_vector_of_ten_thousand_tasks_returns_results_in_order) {
         std::vector<int> out = co_await corio::join(std::move(tasks));
         EXPECT_EQ(out.size(), 10'000u);
         bool in_order = true;
-        for (int i = 0; i < int(out.size()); ++i) in_order = in_order && out[std::size_t(i)] == 2 * i;
+        for (int i = 0; i < int(out.size()); ++i)
+            in_order = in_order && out[std::size_t(i)] == 2 * i;
         EXPECT_TRUE(in_order);
     }());
 }
@@ -249,7 +252,8 @@ TEST(try_join, over_a_vector_cancels_the_rest_on_the_first_failure) {
     run_mt([]() -> corio::task<> {
         std::vector<std::atomic<bool>> started(50), destroyed(50);
         std::vector<corio::task<int>> tasks;
-        for (int i = 0; i < 50; ++i) tasks.push_back(long_sleeper(&started[std::size_t(i)], &destroyed[std::size_t(i)]));
+        for (int i = 0; i < 50; ++i)
+            tasks.push_back(long_sleeper(&started[std::size_t(i)], &destroyed[std::size_t(i)]));
         tasks.push_back([](std::vector<std::atomic<bool>>* s) -> corio::task<int> {
             for (int i = 0; i < 1'000'000; ++i) {
                 bool all = true;
@@ -291,16 +295,18 @@ TEST(join, aborted_caller_cancels_and_awaits_every_branch_then_throws_cancelled_
 TEST(join, results_are_in_argument_order_under_shuffled_scheduling) {
     for (std::uint64_t seed : {15ull, 150ull, 1500ull}) {
         SCOPED_TRACE(seed);
-        run_seeded([]() -> corio::task<> {
-            std::vector<corio::task<int>> tasks;
-            for (int i = 0; i < 200; ++i) {
-                tasks.push_back([](int v) -> corio::task<int> {
-                    for (int k = 0; k < v % 4; ++k) co_await corio::yield_now();
-                    co_return v;
-                }(i));
-            }
-            std::vector<int> out = co_await corio::join(std::move(tasks));
-            for (int i = 0; i < 200; ++i) EXPECT_EQ(out[std::size_t(i)], i);
-        }(), seed);
+        run_seeded(
+            []() -> corio::task<> {
+                std::vector<corio::task<int>> tasks;
+                for (int i = 0; i < 200; ++i) {
+                    tasks.push_back([](int v) -> corio::task<int> {
+                        for (int k = 0; k < v % 4; ++k) co_await corio::yield_now();
+                        co_return v;
+                    }(i));
+                }
+                std::vector<int> out = co_await corio::join(std::move(tasks));
+                for (int i = 0; i < 200; ++i) EXPECT_EQ(out[std::size_t(i)], i);
+            }(),
+            seed);
     }
 }

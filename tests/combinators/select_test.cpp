@@ -41,7 +41,9 @@ struct set_on_exit {
     ~set_on_exit() { flag->store(true); }
 };
 
-corio::task<int> value_now(int v) { co_return v; }
+corio::task<int> value_now(int v) {
+    co_return v;
+}
 
 // Runs until cancelled (or 10 s): marks `started`, and `destroyed` when its locals go.
 corio::task<int> long_sleeper(std::atomic<bool>* started, std::atomic<bool>* destroyed) {
@@ -85,7 +87,8 @@ TEST(select, the_sleep_wins_when_nothing_else_completes) {
         auto r = co_await corio::select(rx.recv(), corio::sleep(20ms));
         auto took = corio::clock::now() - t0;
         EXPECT_EQ(r.index(), 1u);
-        EXPECT_TRUE(std::holds_alternative<std::monostate>(r)) << "a void branch gives std::monostate";
+        EXPECT_TRUE(std::holds_alternative<std::monostate>(r))
+            << "a void branch gives std::monostate";
         EXPECT_GE(took, 20ms);
         EXPECT_LT(took, 5s);
     }());
@@ -114,10 +117,11 @@ TEST(select, losing_recv_leaves_its_message_in_the_channel) {
         for (int iter = 0; iter < 200; ++iter) {
             auto [tx, rx] = corio::mpsc::channel<int>(4);
             corio::notify n;
-            auto h = corio::spawn([](corio::mpsc::receiver<int>* r, corio::notify* nn) -> corio::task<int> {
-                auto res = co_await corio::select(r->recv(), nn->notified());
-                co_return res.index() == 0 ? *std::get<0>(res) : -1;
-            }(&rx, &n));
+            auto h = corio::spawn(
+                [](corio::mpsc::receiver<int>* r, corio::notify* nn) -> corio::task<int> {
+                    auto res = co_await corio::select(r->recv(), nn->notified());
+                    co_return res.index() == 0 ? *std::get<0>(res) : -1;
+                }(&rx, &n));
             for (int i = 0; i < 3; ++i) co_await corio::yield_now();  // parked in both
             co_await tx.send(int(iter));
             n.notify_one();
@@ -223,7 +227,8 @@ TEST(select, when_several_are_ready_each_wins_sometimes_and_the_losers_keep_thei
         }
         EXPECT_GT(wins[0], rounds / 10) << "branch 0 starves";
         EXPECT_GT(wins[1], rounds / 10) << "branch 1 starves";
-        EXPECT_EQ(rx0.size() + rx1.size(), std::size_t(rounds)) << "a losing recv consumed a message";
+        EXPECT_EQ(rx0.size() + rx1.size(), std::size_t(rounds))
+            << "a losing recv consumed a message";
     }());
 }
 
@@ -233,8 +238,8 @@ TEST(select, aborted_select_throws_cancelled_error_after_cancelling_its_task_bra
     run_mt([]() -> corio::task<> {
         std::atomic<bool> started{false}, destroyed{false};
         auto [tx, rx] = corio::mpsc::channel<int>(1);
-        auto h = corio::spawn([](corio::mpsc::receiver<int>* r, std::atomic<bool>* s, std::atomic<bool>* d)
-                                  -> corio::task<std::size_t> {
+        auto h = corio::spawn([](corio::mpsc::receiver<int>* r, std::atomic<bool>* s,
+                                 std::atomic<bool>* d) -> corio::task<std::size_t> {
             auto res = co_await corio::select(r->recv(), long_sleeper(s, d));
             co_return res.index();
         }(&rx, &started, &destroyed));
@@ -254,15 +259,16 @@ TEST(select, select_in_an_already_cancelled_task_throws_and_never_starts_its_tas
     run_ct([]() -> corio::task<> {
         std::atomic<bool> started{false}, destroyed{false};
         corio::notify never;
-        auto h = corio::spawn([](corio::notify* n, std::atomic<bool>* s, std::atomic<bool>* d) -> corio::task<> {
-            try {
-                co_await n->notified();
-            } catch (const corio::cancelled_error&) {
-            }
-            // Cancellation is sticky: the select throws at once.
-            (void)co_await corio::select(long_sleeper(s, d), corio::sleep(10s));
-            ADD_FAILURE() << "select completed in a cancelled task";
-        }(&never, &started, &destroyed));
+        auto h = corio::spawn(
+            [](corio::notify* n, std::atomic<bool>* s, std::atomic<bool>* d) -> corio::task<> {
+                try {
+                    co_await n->notified();
+                } catch (const corio::cancelled_error&) {
+                }
+                // Cancellation is sticky: the select throws at once.
+                (void)co_await corio::select(long_sleeper(s, d), corio::sleep(10s));
+                ADD_FAILURE() << "select completed in a cancelled task";
+            }(&never, &started, &destroyed));
         EXPECT_TRUE(co_await yield_until([&] { return never.waiters() == 1; }));
         h.abort();
         EXPECT_THROW(co_await h, corio::cancelled_error);

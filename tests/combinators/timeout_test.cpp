@@ -36,9 +36,13 @@ struct set_on_exit {
     ~set_on_exit() { flag->store(true); }
 };
 
-corio::task<int> value_now(int v) { co_return v; }
+corio::task<int> value_now(int v) {
+    co_return v;
+}
 
-corio::task<> nothing() { co_return; }
+corio::task<> nothing() {
+    co_return;
+}
 
 corio::task<int> long_sleeper(std::atomic<bool>* started, std::atomic<bool>* destroyed) {
     set_on_exit guard{destroyed};
@@ -122,7 +126,8 @@ TEST(timeout, recv_racing_its_deadline_never_loses_or_duplicates_a_message) {
         std::atomic<bool> producer_done{false};
         std::thread producer([&tx = tx, &producer_done, n] {
             for (int i = 0; i < n; ++i) {
-                auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(100 + (i * 37) % 900);
+                auto until = std::chrono::steady_clock::now() +
+                             std::chrono::microseconds(100 + (i * 37) % 900);
                 while (std::chrono::steady_clock::now() < until) {
                 }
                 EXPECT_TRUE(tx.try_send(int(i)));

@@ -163,9 +163,9 @@ TEST(local_queue, steal_into_takes_ceil_half_capped_at_half_the_capacity) {
         std::size_t queued;
         std::size_t stolen;
     };
-    for (auto [queued, stolen] : {expectation{1, 1}, expectation{2, 1}, expectation{3, 2},
-                                  expectation{7, 4}, expectation{255, 128},
-                                  expectation{256, 128}}) {
+    for (auto [queued, stolen] :
+         {expectation{1, 1}, expectation{2, 1}, expectation{3, 2}, expectation{7, 4},
+          expectation{255, 128}, expectation{256, 128}}) {
         SCOPED_TRACE(::testing::Message() << queued << " queued");
         fake_tasks tasks(queued);
         local_queue victim;
@@ -261,7 +261,8 @@ void stress(unsigned thieves, std::size_t n) {
         // Mostly small bursts (the thieves find something to steal), sometimes one past the
         // capacity (overflow into the inject queue, possibly while a thief is copying).
         std::size_t burst = rng() % 16 == 0 ? 1 + rng() % 300 : 1 + rng() % 64;
-        for (std::size_t k = 0; k < burst && next < n; ++k) owner_queue.push_back(tasks[next++], inject);
+        for (std::size_t k = 0; k < burst && next < n; ++k)
+            owner_queue.push_back(tasks[next++], inject);
         if (++rounds % 64 == 0) std::this_thread::yield();  // 2 cores: let the thieves in
         std::size_t pops = rng() % 72;
         for (std::size_t k = 0; k < pops; ++k) {

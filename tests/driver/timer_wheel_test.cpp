@@ -30,7 +30,10 @@ constexpr std::uint64_t kNever = ~std::uint64_t{0};
 // A set of entries plus what happened to each.
 struct harness {
     explicit harness(std::size_t n)
-        : entries(new timer_entry[n]), count(n), fired_at(n, kNever), fired_in_call(n, kNever),
+        : entries(new timer_entry[n]),
+          count(n),
+          fired_at(n, kNever),
+          fired_in_call(n, kNever),
           fire_count(n, 0) {}
 
     timer_wheel wheel;
@@ -92,9 +95,8 @@ void expect_next_expiration_sane(const timer_wheel& w, std::uint64_t earliest_pe
 }
 
 const std::vector<std::uint64_t> kScaleDeadlines = {
-    1,      2,      63,     64,      65,       127,       128,         4095,
-    4096,   4097,   262143, 262144,  262145,   16777215,  16777216,    10'000'000,
-    999'999};
+    1,    2,      63,     64,     65,       127,      128,        4095,   4096,
+    4097, 262143, 262144, 262145, 16777215, 16777216, 10'000'000, 999'999};
 
 TEST(timer_wheel, new_wheel_is_empty_with_no_next_expiration) {
     timer_wheel w;
@@ -158,26 +160,30 @@ void run_fixed_steps(std::uint64_t step, std::uint64_t start_elapsed) {
         EXPECT_EQ(h.wheel.elapsed(), now);
         std::uint64_t pending_min = kNever;
         for (std::size_t i = 0; i < kScaleDeadlines.size(); ++i)
-            if (h.fire_count[i] == 0) pending_min = std::min(pending_min, start_elapsed + kScaleDeadlines[i]);
+            if (h.fire_count[i] == 0)
+                pending_min = std::min(pending_min, start_elapsed + kScaleDeadlines[i]);
         expect_next_expiration_sane(h.wheel, pending_min);
     }
     for (std::size_t i = 0; i < kScaleDeadlines.size(); ++i) {
         std::uint64_t d = start_elapsed + kScaleDeadlines[i];
         // The first multiple of `step` past start_elapsed that reaches d.
-        std::uint64_t expected_call = start_elapsed + ((d - start_elapsed + step - 1) / step) * step;
+        std::uint64_t expected_call =
+            start_elapsed + ((d - start_elapsed + step - 1) / step) * step;
         expect_fired_on_time(h, i, d, expected_call);
     }
     EXPECT_EQ(h.wheel.size(), 0u);
 }
 
 TEST(timer_wheel, deadlines_at_every_scale_fire_at_the_first_advance_reaching_them_in_large_steps) {
-    for (std::uint64_t step : {7ull, 64ull, 1000ull, 4096ull, 100'003ull, 1'000'000ull, 20'000'000ull})
+    for (std::uint64_t step :
+         {7ull, 64ull, 1000ull, 4096ull, 100'003ull, 1'000'000ull, 20'000'000ull})
         run_fixed_steps(step, 0);
 }
 
 TEST(timer_wheel, deadlines_fire_on_time_when_inserted_at_an_unaligned_elapsed) {
     for (std::uint64_t start : {5ull, 63ull, 100ull, 4095ull, 262'100ull, 123'456'789ull})
-        for (std::uint64_t step : {1ull << 10, 99'991ull, 5'000'000ull}) run_fixed_steps(step, start);
+        for (std::uint64_t step : {1ull << 10, 99'991ull, 5'000'000ull})
+            run_fixed_steps(step, start);
 }
 
 TEST(timer_wheel, single_advance_far_past_every_deadline_fires_all_in_deadline_order) {
@@ -212,8 +218,9 @@ void run_beyond_range(std::uint64_t start_elapsed) {
     // A hang here is the failure mode of a top-level slot that never leaves the current slot.
     corio::testing::watchdog wd(std::chrono::seconds(10), "timer_wheel beyond-range advance");
     const std::uint64_t span = std::uint64_t{1} << 36;
-    const std::vector<std::uint64_t> offsets = {span - 2, span - 1, span,        span + 1,
-                                                span + 5, 2 * span, 3 * span + 7, std::uint64_t{1} << 40};
+    const std::vector<std::uint64_t> offsets = {
+        span - 2, span - 1, span,         span + 1,
+        span + 5, 2 * span, 3 * span + 7, std::uint64_t{1} << 40};
     harness h(offsets.size() + 1);
     if (start_elapsed) h.advance(start_elapsed);
     std::uint64_t earliest = kNever;
@@ -242,7 +249,8 @@ void run_beyond_range(std::uint64_t start_elapsed) {
         expect_fired_on_time(h, i, d, d);
         std::uint64_t pending_min = kNever;
         for (std::size_t j = 0; j < offsets.size(); ++j)
-            if (h.fire_count[j] == 0) pending_min = std::min(pending_min, start_elapsed + offsets[j]);
+            if (h.fire_count[j] == 0)
+                pending_min = std::min(pending_min, start_elapsed + offsets[j]);
         expect_next_expiration_sane(h.wheel, pending_min);
     }
     EXPECT_EQ(h.wheel.size(), 0u);
@@ -252,7 +260,8 @@ TEST(timer_wheel, deadlines_beyond_the_wheel_span_fire_once_and_never_early_from
     run_beyond_range(0);
 }
 
-TEST(timer_wheel, deadlines_beyond_the_wheel_span_fire_once_and_never_early_from_unaligned_elapsed) {
+TEST(timer_wheel,
+     deadlines_beyond_the_wheel_span_fire_once_and_never_early_from_unaligned_elapsed) {
     run_beyond_range(5);
 }
 

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
-#include <span>
 #include <random>
+#include <span>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -45,9 +45,9 @@ protected:
     void SetUp() override {
         static std::atomic<int> counter{0};
         std::random_device rd;
-        dir = stdfs::temp_directory_path() /
-              ("corio-fs-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-               std::to_string(rd()));
+        dir =
+            stdfs::temp_directory_path() / ("corio-fs-test-" + std::to_string(::getpid()) + "-" +
+                                            std::to_string(counter++) + "-" + std::to_string(rd()));
         ASSERT_TRUE(stdfs::create_directory(dir)) << dir;
     }
     void TearDown() override {
@@ -190,8 +190,9 @@ task<int> many_reads(stdfs::path d, int files, int tasks) {
     std::vector<corio::join_handle<int>> hs;
     for (int t = 0; t < tasks; ++t) {
         int i = t % files;
-        hs.push_back(corio::spawn(read_and_check(d / ("f" + std::to_string(i)),
-                                                 std::string(1000 + std::size_t(i) * 37, char('a' + i % 26)))));
+        hs.push_back(corio::spawn(
+            read_and_check(d / ("f" + std::to_string(i)),
+                           std::string(1000 + std::size_t(i) * 37, char('a' + i % 26)))));
     }
     int ok = 0;
     for (auto& h : hs) ok += co_await h;

@@ -282,27 +282,29 @@ TEST(async_generator, aborting_a_consumer_parked_inside_the_generator_runs_its_d
         std::atomic<int> consumer_saw_cancel{0};
     } s;
     run_mt([](seen& st) -> task<> {
-        auto consumer = corio::spawn([](seen& x) -> task<> {
-            auto g = [](seen& y) -> async_generator<int> {
-                guard gd;
-                co_yield 1;
-                ++y.parked;
+        auto consumer = corio::spawn(
+            [](seen& x) -> task<> {
+                auto g = [](seen& y) -> async_generator<int> {
+                    guard gd;
+                    co_yield 1;
+                    ++y.parked;
+                    try {
+                        co_await corio::sleep(1h);
+                    } catch (const corio::cancelled_error&) {
+                        ++y.body_saw_cancel;
+                        throw;
+                    }
+                    co_yield 2;
+                }(x);
+                guard consumer_local;
                 try {
-                    co_await corio::sleep(1h);
+                    while (auto v = co_await g.next()) (void)v;
                 } catch (const corio::cancelled_error&) {
-                    ++y.body_saw_cancel;
+                    ++x.consumer_saw_cancel;
                     throw;
                 }
-                co_yield 2;
-            }(x);
-            guard consumer_local;
-            try {
-                while (auto v = co_await g.next()) (void)v;
-            } catch (const corio::cancelled_error&) {
-                ++x.consumer_saw_cancel;
-                throw;
-            }
-        }, std::ref(st));
+            },
+            std::ref(st));
         auto parked = yield_until([&] { return st.parked.load() == 1; });
         EXPECT_TRUE(co_await parked);
         EXPECT_EQ(guard::alive.load(), 2);
@@ -326,25 +328,27 @@ TEST(async_generator, next_is_a_cancellation_point_that_does_not_resume_the_gene
     std::atomic<int> resumed{0};
     std::atomic<bool> next_threw{false};
     run_mt([](std::atomic<int>& res, std::atomic<bool>& threw) -> task<> {
-        auto consumer = corio::spawn([](std::atomic<int>& r, std::atomic<bool>& t) -> task<> {
-            auto g = [](std::atomic<int>& c) -> async_generator<int> {
-                guard gd;
-                for (int i = 0;; ++i) {
-                    ++c;
-                    co_yield i;
+        auto consumer = corio::spawn(
+            [](std::atomic<int>& r, std::atomic<bool>& t) -> task<> {
+                auto g = [](std::atomic<int>& c) -> async_generator<int> {
+                    guard gd;
+                    for (int i = 0;; ++i) {
+                        ++c;
+                        co_yield i;
+                    }
+                }(r);
+                (void)co_await g.next();  // started: parked at its first co_yield
+                try {
+                    co_await corio::sleep(1h);  // the abort lands here
+                } catch (const corio::cancelled_error&) {
                 }
-            }(r);
-            (void)co_await g.next();  // started: parked at its first co_yield
-            try {
-                co_await corio::sleep(1h);  // the abort lands here
-            } catch (const corio::cancelled_error&) {
-            }
-            try {
-                (void)co_await g.next();  // must throw, without resuming g
-            } catch (const corio::cancelled_error&) {
-                t = true;
-            }
-        }, std::ref(res), std::ref(threw));
+                try {
+                    (void)co_await g.next();  // must throw, without resuming g
+                } catch (const corio::cancelled_error&) {
+                    t = true;
+                }
+            },
+            std::ref(res), std::ref(threw));
         auto started = yield_until([&] { return res.load() == 1; });
         EXPECT_TRUE(co_await started);
         consumer.abort();
@@ -373,15 +377,18 @@ TEST(async_generator, runtime_shutdown_cancels_a_consumer_parked_in_a_generator)
             }
             std::atomic<int> parked_count{0};
             rt->block_on([](std::atomic<int>& p) -> task<> {
-                corio::spawn([](std::atomic<int>& q) -> task<> {
-                    auto g = [](std::atomic<int>& r) -> async_generator<int> {
-                        guard gd;
-                        ++r;
-                        co_await corio::sleep(1h);
-                        co_yield 1;
-                    }(q);
-                    while (auto v = co_await g.next()) (void)v;
-                }, std::ref(p)).detach();
+                corio::spawn(
+                    [](std::atomic<int>& q) -> task<> {
+                        auto g = [](std::atomic<int>& r) -> async_generator<int> {
+                            guard gd;
+                            ++r;
+                            co_await corio::sleep(1h);
+                            co_yield 1;
+                        }(q);
+                        while (auto v = co_await g.next()) (void)v;
+                    },
+                    std::ref(p))
+                    .detach();
                 auto parked = yield_until([&] { return p.load() == 1; });
                 EXPECT_TRUE(co_await parked);
             }(parked_count));
@@ -467,20 +474,24 @@ TEST(async_generator, a_hundred_thousand_nested_generators_use_no_thread_stack) 
 
 TEST(async_generator, values_cross_threads_on_the_multi_thread_runtime) {
     // The generator sleeps and yields; the consumer may resume on another worker each time.
-    auto got = run_mt([]() -> task<std::vector<int>> {
-        auto g = []() -> async_generator<int> {
-            std::vector<int> local;  // touched on whichever worker runs us
-            for (int i = 0; i < 50; ++i) {
-                local.push_back(i);
-                if (i % 5 == 0) co_await corio::sleep(1ms);
-                else co_await corio::yield_now();
-                co_yield local.back();
-            }
-        }();
-        std::vector<int> out;
-        while (auto v = co_await g.next()) out.push_back(*v);
-        co_return out;
-    }(), 4);
+    auto got = run_mt(
+        []() -> task<std::vector<int>> {
+            auto g = []() -> async_generator<int> {
+                std::vector<int> local;  // touched on whichever worker runs us
+                for (int i = 0; i < 50; ++i) {
+                    local.push_back(i);
+                    if (i % 5 == 0)
+                        co_await corio::sleep(1ms);
+                    else
+                        co_await corio::yield_now();
+                    co_yield local.back();
+                }
+            }();
+            std::vector<int> out;
+            while (auto v = co_await g.next()) out.push_back(*v);
+            co_return out;
+        }(),
+        4);
     ASSERT_EQ(got.size(), 50u);
     for (int i = 0; i < 50; ++i) EXPECT_EQ(got[i], i);
 }

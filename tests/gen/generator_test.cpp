@@ -23,10 +23,12 @@ using corio::generator;
 static_assert(std::ranges::input_range<generator<int>>);
 static_assert(std::ranges::view<generator<int>>);
 static_assert(std::input_iterator<std::ranges::iterator_t<generator<int>>>);
-static_assert(std::sentinel_for<std::ranges::sentinel_t<generator<int>>, std::ranges::iterator_t<generator<int>>>);
+static_assert(std::sentinel_for<std::ranges::sentinel_t<generator<int>>,
+                                std::ranges::iterator_t<generator<int>>>);
 static_assert(std::same_as<std::ranges::range_reference_t<generator<int>>, int&&>);
 static_assert(std::same_as<std::ranges::range_value_t<generator<std::string>>, std::string>);
-static_assert(std::same_as<std::ranges::range_reference_t<generator<const std::string&>>, const std::string&>);
+static_assert(std::same_as<std::ranges::range_reference_t<generator<const std::string&>>,
+                           const std::string&>);
 static_assert(!std::copy_constructible<generator<int>>);
 static_assert(std::movable<generator<int>>);
 
@@ -259,17 +261,18 @@ TEST(generator, destroying_a_nested_chain_destroys_every_level_innermost_first) 
 TEST(generator, yielding_an_lvalue_copies_and_an_rvalue_moves) {
     std::string kept = "kept-intact-long-enough-to-be-heap-allocated";
     auto g = [](std::string& k) -> generator<std::string> {
-        co_yield k;                       // lvalue: the consumer gets a copy
+        co_yield k;  // lvalue: the consumer gets a copy
         std::string moved = "moved-away-long-enough-to-be-heap-allocated";
-        co_yield std::move(moved);        // rvalue: the consumer may move from it
+        co_yield std::move(moved);  // rvalue: the consumer may move from it
         EXPECT_TRUE(moved.empty());
-        co_yield "literal";               // converted
+        co_yield "literal";  // converted
     }(kept);
     std::vector<std::string> got;
     for (auto&& s : g) got.push_back(std::move(s));
     EXPECT_EQ(kept, "kept-intact-long-enough-to-be-heap-allocated");
-    EXPECT_EQ(got, (std::vector<std::string>{"kept-intact-long-enough-to-be-heap-allocated",
-                                             "moved-away-long-enough-to-be-heap-allocated", "literal"}));
+    EXPECT_EQ(got,
+              (std::vector<std::string>{"kept-intact-long-enough-to-be-heap-allocated",
+                                        "moved-away-long-enough-to-be-heap-allocated", "literal"}));
 }
 
 TEST(generator, a_reference_generator_yields_the_objects_themselves) {
@@ -303,7 +306,7 @@ TEST(generator, elements_of_a_generator_yields_its_values_in_place) {
         co_yield -2;
         co_yield elements_of(counter(0));  // empty: nothing
         auto named = counter(2);
-        co_yield elements_of(named);       // an lvalue generator is consumed too
+        co_yield elements_of(named);  // an lvalue generator is consumed too
         co_yield -3;
     };
     EXPECT_EQ(drain(outer()), (std::vector<int>{-1, 0, 1, 2, -2, 0, 1, -3}));
@@ -328,7 +331,8 @@ TEST(generator, recursive_tree_walk_with_elements_of) {
         std::unique_ptr<node> left, right;
     };
     auto leaf = [](int v) { return std::make_unique<node>(node{v, nullptr, nullptr}); };
-    node root{4, std::make_unique<node>(node{2, leaf(1), leaf(3)}), std::make_unique<node>(node{6, leaf(5), leaf(7)})};
+    node root{4, std::make_unique<node>(node{2, leaf(1), leaf(3)}),
+              std::make_unique<node>(node{6, leaf(5), leaf(7)})};
 
     struct walker {
         static generator<int> in_order(const node* n) {

@@ -43,7 +43,9 @@ struct guard {
 };
 
 using gate = std::shared_ptr<corio::semaphore>;
-gate make_gate() { return std::make_shared<corio::semaphore>(0); }
+gate make_gate() {
+    return std::make_shared<corio::semaphore>(0);
+}
 
 // 0, 1, ..., n-1; counts how many values were pulled out of it.
 async_generator<int> counting(int n, std::shared_ptr<std::atomic<int>> pulls) {
@@ -136,29 +138,32 @@ TEST(stream, from_is_lazy) {
 // ---------------------------------------------------------------- map, filter
 
 TEST(stream, map_applies_f_to_each_value) {
-    auto got = run_ct(corio::collect(corio::map(corio::from(std::vector<int>{1, 2, 3}), [](int x) { return x * 2; })));
+    auto got = run_ct(corio::collect(
+        corio::map(corio::from(std::vector<int>{1, 2, 3}), [](int x) { return x * 2; })));
     EXPECT_EQ(got, (std::vector<int>{2, 4, 6}));
 }
 
 TEST(stream, map_may_change_the_type) {
-    auto got = run_ct(corio::collect(
-        corio::map(corio::from(std::vector<int>{1, 22}), [](int x) { return std::to_string(x) + "!"; })));
+    auto got = run_ct(corio::collect(corio::map(corio::from(std::vector<int>{1, 22}),
+                                                [](int x) { return std::to_string(x) + "!"; })));
     EXPECT_EQ(got, (std::vector<std::string>{"1!", "22!"}));
 }
 
 TEST(stream, map_exception_propagates_from_next) {
-    EXPECT_THROW(run_ct(corio::collect(corio::map(corio::from(std::vector<int>{1, 2, 3}), [](int x) {
-                     if (x == 2) throw std::runtime_error("two");
-                     return x;
-                 }))),
+    EXPECT_THROW(run_ct(corio::collect(corio::map(corio::from(std::vector<int>{1, 2, 3}),
+                                                  [](int x) {
+                                                      if (x == 2) throw std::runtime_error("two");
+                                                      return x;
+                                                  }))),
                  std::runtime_error);
 }
 
 TEST(stream, filter_keeps_values_matching_the_predicate) {
-    auto got = run_ct(corio::collect(
-        corio::filter(corio::from(std::views::iota(0, 10)), [](const int& x) { return x % 3 == 0; })));
+    auto got = run_ct(corio::collect(corio::filter(corio::from(std::views::iota(0, 10)),
+                                                   [](const int& x) { return x % 3 == 0; })));
     EXPECT_EQ(got, (std::vector<int>{0, 3, 6, 9}));
-    auto none = run_ct(corio::collect(corio::filter(corio::from(std::views::iota(0, 10)), [](int) { return false; })));
+    auto none = run_ct(corio::collect(
+        corio::filter(corio::from(std::views::iota(0, 10)), [](int) { return false; })));
     EXPECT_TRUE(none.empty());
 }
 
@@ -228,12 +233,10 @@ TEST(stream, chunks_of_size_zero_throws_at_the_call) {
 // ---------------------------------------------------------------- pipes
 
 TEST(stream, pipe_syntax_chains_adapters) {
-    auto got = run_ct(corio::from(std::views::iota(1, 100))
-                      | corio::filter([](int x) { return x % 2 == 1; })
-                      | corio::map([](int x) { return x * x; })
-                      | corio::take(4)
-                      | corio::chunks(3)
-                      | corio::collect());
+    auto got = run_ct(corio::from(std::views::iota(1, 100)) |
+                      corio::filter([](int x) { return x % 2 == 1; }) |
+                      corio::map([](int x) { return x * x; }) | corio::take(4) | corio::chunks(3) |
+                      corio::collect());
     EXPECT_EQ(got, (std::vector<std::vector<int>>{{1, 9, 25}, {49}}));
 }
 
@@ -279,20 +282,23 @@ TEST(stream, buffer_unordered_never_runs_more_than_n_at_once) {
     };
     auto m = std::make_shared<meter>();
     constexpr std::size_t n = 4;
-    auto got = run_mt([](std::shared_ptr<meter> mt) -> task<std::vector<int>> {
-        auto jobs = corio::from(std::views::iota(0, 40)) | corio::map([mt](int i) -> task<int> {
-            return [](int id, std::shared_ptr<meter> me) -> task<int> {
-                int now = ++me->running;
-                int seen = me->max.load();
-                while (now > seen && !me->max.compare_exchange_weak(seen, now)) {
-                }
-                co_await corio::sleep(2ms);  // the work: long enough that tasks overlap
-                --me->running;
-                co_return id;
-            }(i, mt);
-        });
-        co_return co_await corio::collect(corio::buffer_unordered(std::move(jobs), n));
-    }(m), 4);
+    auto got = run_mt(
+        [](std::shared_ptr<meter> mt) -> task<std::vector<int>> {
+            auto jobs =
+                corio::from(std::views::iota(0, 40)) | corio::map([mt](int i) -> task<int> {
+                    return [](int id, std::shared_ptr<meter> me) -> task<int> {
+                        int now = ++me->running;
+                        int seen = me->max.load();
+                        while (now > seen && !me->max.compare_exchange_weak(seen, now)) {
+                        }
+                        co_await corio::sleep(2ms);  // the work: long enough that tasks overlap
+                        --me->running;
+                        co_return id;
+                    }(i, mt);
+                });
+            co_return co_await corio::collect(corio::buffer_unordered(std::move(jobs), n));
+        }(m),
+        4);
     EXPECT_EQ(sorted(got), iota_vec(0, 40));
     EXPECT_LE(m->max.load(), static_cast<int>(n));
     EXPECT_GE(m->max.load(), 2) << "tasks were expected to overlap";
@@ -347,7 +353,8 @@ TEST(stream, buffer_unordered_with_void_tasks) {
 }
 
 TEST(stream, buffer_unordered_zero_limit_throws_at_the_call) {
-    EXPECT_THROW((void)corio::buffer_unordered(async_generator<task<int>>(), 0), std::invalid_argument);
+    EXPECT_THROW((void)corio::buffer_unordered(async_generator<task<int>>(), 0),
+                 std::invalid_argument);
     EXPECT_THROW((void)corio::buffer_unordered(0), std::invalid_argument);
 }
 
@@ -377,7 +384,8 @@ TEST(stream, buffer_unordered_task_exception_ends_the_stream_and_aborts_the_othe
         }
         EXPECT_TRUE(threw);
         auto freed = yield_until([&] { return guard::alive.load() == 0 && rt->live_tasks() == 1; });
-        EXPECT_TRUE(co_await freed) << "alive " << guard::alive.load() << ", tasks " << rt->live_tasks();
+        EXPECT_TRUE(co_await freed)
+            << "alive " << guard::alive.load() << ", tasks " << rt->live_tasks();
     }(&*t.rt));
     EXPECT_LT(t.shut_down(), 5s);
     EXPECT_EQ(guard::alive.load(), 0);
@@ -405,7 +413,8 @@ TEST(stream, dropping_buffer_unordered_aborts_the_tasks_in_flight) {
             EXPECT_GE(guard::alive.load(), 3);
         }  // the stream is dropped here, with tasks in flight
         auto freed = yield_until([&] { return guard::alive.load() == 0 && rt->live_tasks() == 1; });
-        EXPECT_TRUE(co_await freed) << "alive " << guard::alive.load() << ", tasks " << rt->live_tasks();
+        EXPECT_TRUE(co_await freed)
+            << "alive " << guard::alive.load() << ", tasks " << rt->live_tasks();
     }(&*t.rt, started));
     EXPECT_LE(started->load(), 4);
     EXPECT_LT(t.shut_down(), 5s);
@@ -436,7 +445,8 @@ TEST(stream, aborting_a_consumer_parked_in_buffer_unordered_frees_everything) {
         }
         consumer.detach();  // its frame goes now: only this task is left
         auto freed = yield_until([&] { return guard::alive.load() == 0 && rt->live_tasks() == 1; });
-        EXPECT_TRUE(co_await freed) << "alive " << guard::alive.load() << ", tasks " << rt->live_tasks();
+        EXPECT_TRUE(co_await freed)
+            << "alive " << guard::alive.load() << ", tasks " << rt->live_tasks();
     }(&*t.rt));
     EXPECT_LT(t.shut_down(), 5s);
 }
@@ -466,14 +476,16 @@ TEST(stream, merge_interleaves_values_as_they_arrive_and_ends_when_both_end) {
         EXPECT_EQ(*co_await m.next(), 3);  // a has now ended; b is still open
         b_gate->release();
         EXPECT_EQ(*co_await m.next(), 4);
-        EXPECT_FALSE(co_await m.next());   // both ended
+        EXPECT_FALSE(co_await m.next());  // both ended
     }(ga, gb));
 }
 
 TEST(stream, merge_with_empty_inputs) {
-    auto got = run_mt(corio::collect(corio::merge(corio::from(std::vector<int>{}), corio::from(std::vector<int>{7, 8}))));
+    auto got = run_mt(corio::collect(
+        corio::merge(corio::from(std::vector<int>{}), corio::from(std::vector<int>{7, 8}))));
     EXPECT_EQ(got, (std::vector<int>{7, 8}));
-    auto none = run_ct(corio::collect(corio::merge(corio::from(std::vector<int>{}), corio::from(std::vector<int>{}))));
+    auto none = run_ct(corio::collect(
+        corio::merge(corio::from(std::vector<int>{}), corio::from(std::vector<int>{}))));
     EXPECT_TRUE(none.empty());
 }
 
@@ -492,10 +504,11 @@ TEST(stream, merge_of_three_streams_yields_every_value) {
 }
 
 TEST(stream, merge_rethrows_an_input_exception) {
-    EXPECT_THROW(run_mt(corio::collect(corio::merge(corio::from(std::vector<int>{1}), []() -> async_generator<int> {
-                     co_yield 5;
-                     throw std::logic_error("input failed");
-                 }()))),
+    EXPECT_THROW(run_mt(corio::collect(corio::merge(corio::from(std::vector<int>{1}),
+                                                    []() -> async_generator<int> {
+                                                        co_yield 5;
+                                                        throw std::logic_error("input failed");
+                                                    }()))),
                  std::logic_error);
 }
 
@@ -528,7 +541,8 @@ TEST(stream, dropping_merge_aborts_its_forwarding_tasks) {
             EXPECT_TRUE(co_await both);
         }  // dropped with both inputs parked in a sleep
         auto freed = yield_until([&] { return guard::alive.load() == 0 && rt->live_tasks() == 1; });
-        EXPECT_TRUE(co_await freed) << "alive " << guard::alive.load() << ", tasks " << rt->live_tasks();
+        EXPECT_TRUE(co_await freed)
+            << "alive " << guard::alive.load() << ", tasks " << rt->live_tasks();
     }(&*t.rt));
     EXPECT_LT(t.shut_down(), 5s);
     EXPECT_EQ(guard::alive.load(), 0);
@@ -558,7 +572,8 @@ TEST(stream, throttle_spaces_values_by_at_least_the_period) {
         for (std::size_t i = 1; i < at.size(); ++i) {
             // The throttle measures from just before its yield; the consumer reads the clock
             // just after: allow that sliver.
-            EXPECT_GE(at[i] - at[i - 1], period - 1ms) << "between values " << i - 1 << " and " << i;
+            EXPECT_GE(at[i] - at[i - 1], period - 1ms)
+                << "between values " << i - 1 << " and " << i;
         }
         EXPECT_GE(at.back() - at.front(), 4 * period - 1ms);
     }

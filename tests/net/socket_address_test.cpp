@@ -105,9 +105,9 @@ TEST(socket_address, rejects_an_ipv4_address_in_brackets) {
 }
 
 TEST(socket_address, to_string_round_trips_through_parse) {
-    const char* texts[] = {"127.0.0.1:1",        "10.1.2.3:65535",     "0.0.0.0:0",
-                           "[::1]:80",           "[::]:0",             "[fe80::1]:8080",
-                           "[2001:db8::ff]:443", "[::ffff:127.0.0.1]:22"};
+    const char* texts[] = {
+        "127.0.0.1:1", "10.1.2.3:65535", "0.0.0.0:0",          "[::1]:80",
+        "[::]:0",      "[fe80::1]:8080", "[2001:db8::ff]:443", "[::ffff:127.0.0.1]:22"};
     for (const char* text : texts) {
         auto a = socket_address::parse(text);
         ASSERT_TRUE(a.has_value()) << text;
@@ -218,16 +218,17 @@ TEST(split_host_port, splits_host_names_ipv4_and_bracketed_ipv6) {
 }
 
 TEST(split_host_port, throws_invalid_argument_naming_the_text) {
-    const char* bad[] = {"localhost",       "localhost:",  "localhost:99999", "localhost:65536",
-                         "localhost:http",  ":80",         "::1:80",          "[::1]",
-                         "[::1]80",         "[::1:80",     "",                "host:-1",
-                         "nonsense",        "127.0.0.1:99999"};
+    const char* bad[] = {
+        "localhost", "localhost:", "localhost:99999", "localhost:65536", "localhost:http",
+        ":80",       "::1:80",     "[::1]",           "[::1]80",         "[::1:80",
+        "",          "host:-1",    "nonsense",        "127.0.0.1:99999"};
     for (const char* text : bad) {
         try {
             corio::net::split_host_port(text);
             ADD_FAILURE() << "split_host_port(\"" << text << "\") did not throw";
         } catch (const std::invalid_argument& e) {
-            EXPECT_NE(std::string(e.what()).find("\"" + std::string(text) + "\""), std::string::npos)
+            EXPECT_NE(std::string(e.what()).find("\"" + std::string(text) + "\""),
+                      std::string::npos)
                 << "message does not name \"" << text << "\": " << e.what();
         }
     }

@@ -47,9 +47,13 @@ using corio::testing::run_ct;
 using corio::testing::run_mt;
 
 // Runs `body()` as two tests, one per runtime flavour.
-#define TCP_TEST_BOTH_FLAVOURS(name, body)      \
-    TEST(tcp, name##_multi_thread) { run_mt(body()); } \
-    TEST(tcp, name##_current_thread) { run_ct(body()); }
+#define TCP_TEST_BOTH_FLAVOURS(name, body) \
+    TEST(tcp, name##_multi_thread) {       \
+        run_mt(body());                    \
+    }                                      \
+    TEST(tcp, name##_current_thread) {     \
+        run_ct(body());                    \
+    }
 
 bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
@@ -165,7 +169,8 @@ task<> echo_round_trip_v4() {
     EXPECT_TRUE(static_cast<bool>(c));
     EXPECT_EQ(c.peer_address(), l.local_address());
     EXPECT_EQ(c.local_address().ip_string(), "127.0.0.1");
-    for (std::string msg : {std::string("hello, corio"), std::string(100'000, 'z'), std::string("x")}) {
+    for (std::string msg :
+         {std::string("hello, corio"), std::string(100'000, 'z'), std::string("x")}) {
         EXPECT_EQ(co_await c.write_all(msg), msg.size());
         EXPECT_EQ(co_await read_exactly(c, msg.size()), msg);
     }
@@ -218,7 +223,8 @@ task<> connect_closed_port() {
         EXPECT_TRUE(contains(e2->what(), where)) << e2->what();
     }
 }
-TCP_TEST_BOTH_FLAVOURS(connect_to_closed_port_throws_econnrefused_naming_the_address, connect_closed_port)
+TCP_TEST_BOTH_FLAVOURS(connect_to_closed_port_throws_econnrefused_naming_the_address,
+                       connect_closed_port)
 
 task<> bind_in_use() {
     auto l = co_await tcp_listener::bind("127.0.0.1:0");
@@ -298,7 +304,8 @@ task<> peer_reset_mid_write() {
         c.close();  // RST
     }
     write_outcome r = co_await server;
-    EXPECT_EQ(r.complete_writes, 0) << "a 64 MiB write_all completed to a peer that stopped reading";
+    EXPECT_EQ(r.complete_writes, 0)
+        << "a 64 MiB write_all completed to a peer that stopped reading";
     EXPECT_TRUE(r.error.has_value()) << "writing to a reset connection did not throw";
     if (r.error) {
         int code = r.error->code().value();
@@ -309,8 +316,9 @@ task<> peer_reset_mid_write() {
     // The runtime (and the listener) keep serving.
     co_await round_trip_via(&l, "after the reset");
 }
-TCP_TEST_BOTH_FLAVOURS(peer_reset_during_write_all_throws_epipe_or_econnreset_and_runtime_keeps_serving,
-                       peer_reset_mid_write)
+TCP_TEST_BOTH_FLAVOURS(
+    peer_reset_during_write_all_throws_epipe_or_econnreset_and_runtime_keeps_serving,
+    peer_reset_mid_write)
 
 // ------------------------------------------------------------------ EOF, large writes
 
@@ -382,7 +390,8 @@ task<> slow_reader_gets_everything() {
     EXPECT_EQ(h, expected);
     EXPECT_EQ(co_await server, size);
 }
-TCP_TEST_BOTH_FLAVOURS(write_all_of_8_mib_to_a_slow_reader_arrives_intact, slow_reader_gets_everything)
+TCP_TEST_BOTH_FLAVOURS(write_all_of_8_mib_to_a_slow_reader_arrives_intact,
+                       slow_reader_gets_everything)
 
 // ------------------------------------------------------------------ cancellation
 
@@ -504,7 +513,8 @@ task<> many_connections() {
     auto l = co_await tcp_listener::bind("127.0.0.1:0");
     auto server = corio::spawn(serve_n(&l, kClients));
     std::vector<corio::join_handle<int>> clients;
-    for (int i = 0; i < kClients; ++i) clients.push_back(corio::spawn(ping_client(l.local_address(), i, kRounds)));
+    for (int i = 0; i < kClients; ++i)
+        clients.push_back(corio::spawn(ping_client(l.local_address(), i, kRounds)));
     int total = 0;
     for (auto& h : clients) {
         int ok = co_await h;
@@ -551,7 +561,8 @@ task<> resolve_localhost() {
     auto numeric6 = co_await corio::net::resolve("[::1]:9");
     EXPECT_EQ(numeric6, std::vector{socket_address::loopback_v6(9)});
 }
-TCP_TEST_BOTH_FLAVOURS(resolve_localhost_returns_loopback_addresses_with_the_port, resolve_localhost)
+TCP_TEST_BOTH_FLAVOURS(resolve_localhost_returns_loopback_addresses_with_the_port,
+                       resolve_localhost)
 
 // getaddrinfo("nonexistent.invalid") straight from a plain thread, bounded: the sandbox
 // may have a resolver that hangs. nullopt on timeout.

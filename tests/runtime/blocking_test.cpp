@@ -178,30 +178,30 @@ TEST(blocking, abort_before_start_prevents_the_job_from_running) {
         bool second_cancelled = false;
         bool second_finished = false;
     };
-    auto o = rt.block_on([](std::latch& rel, std::atomic<bool>& fr,
-                            std::atomic<bool>& sr) -> corio::task<outcome> {
-        outcome r;
-        auto first = corio::spawn_blocking([&rel, &fr] {
-            fr = true;
-            rel.wait();  // occupies the pool's only thread
-            return 1;
-        });
-        EXPECT_TRUE(co_await yield_until(fr));
-        auto second = corio::spawn_blocking([&sr] {
-            sr = true;
-            return 2;
-        });
-        second.abort();  // still queued: the only thread is busy
-        rel.count_down();
-        r.first = co_await first;
-        try {
-            co_await second;
-        } catch (const corio::cancelled_error&) {
-            r.second_cancelled = true;
-        }
-        r.second_finished = second.is_finished();
-        co_return r;
-    }(release_first, first_running, second_ran));
+    auto o = rt.block_on(
+        [](std::latch& rel, std::atomic<bool>& fr, std::atomic<bool>& sr) -> corio::task<outcome> {
+            outcome r;
+            auto first = corio::spawn_blocking([&rel, &fr] {
+                fr = true;
+                rel.wait();  // occupies the pool's only thread
+                return 1;
+            });
+            EXPECT_TRUE(co_await yield_until(fr));
+            auto second = corio::spawn_blocking([&sr] {
+                sr = true;
+                return 2;
+            });
+            second.abort();  // still queued: the only thread is busy
+            rel.count_down();
+            r.first = co_await first;
+            try {
+                co_await second;
+            } catch (const corio::cancelled_error&) {
+                r.second_cancelled = true;
+            }
+            r.second_finished = second.is_finished();
+            co_return r;
+        }(release_first, first_running, second_ran));
     EXPECT_EQ(o.first, 1);
     EXPECT_TRUE(o.second_cancelled) << "an aborted, never-started job's handle must throw";
     EXPECT_TRUE(o.second_finished);
@@ -213,8 +213,7 @@ TEST(blocking, abort_of_a_running_job_lets_it_run_to_the_end) {
     std::latch release{1};
     std::atomic<bool> running{false};
     std::atomic<bool> finished{false};
-    run_mt([](std::latch& rel, std::atomic<bool>& run,
-              std::atomic<bool>& fin) -> corio::task<> {
+    run_mt([](std::latch& rel, std::atomic<bool>& run, std::atomic<bool>& fin) -> corio::task<> {
         auto job = corio::spawn_blocking([&] {
             run = true;
             rel.wait();
@@ -262,7 +261,8 @@ TEST(blocking, shutdown_with_a_queued_blocking_job_completes_it_as_cancelled) {
                 } catch (const corio::cancelled_error&) {
                     o = h.is_finished() ? 2 : 3;
                 }
-            }(std::move(second), out)).detach();
+            }(std::move(second), out))
+                .detach();
             first.detach();
         }(release_first, first_running, second_ran, second_outcome));
         ASSERT_EQ(core->blocking().queued(), 1u);
@@ -276,9 +276,7 @@ TEST(blocking, shutdown_with_a_queued_blocking_job_completes_it_as_cancelled) {
             release_first.count_down();
         });
         auto start = std::chrono::steady_clock::now();
-        {
-            corio::runtime gone = std::move(rt);
-        }
+        { corio::runtime gone = std::move(rt); }
         releaser.join();
         EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
     }

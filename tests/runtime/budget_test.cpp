@@ -20,7 +20,7 @@ using corio::testing::run_mt;
 
 namespace {
 
-constexpr long kBound = 100'000;                       // the loop gives up after this many
+constexpr long kBound = 100'000;                              // the loop gives up after this many
 constexpr long kSeenWithin = 4 * corio::detail::kPollBudget;  // well before the bound
 
 corio::task<> set_flag(std::atomic<bool>& flag) {

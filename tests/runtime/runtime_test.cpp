@@ -5,9 +5,9 @@
 
 #include <pthread.h>
 
+#include <dirent.h>
 #include <atomic>
 #include <chrono>
-#include <dirent.h>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -106,9 +106,8 @@ TEST(runtime, block_on_runs_tasks_on_workers_for_multi_thread) {
     watchdog wd(60s);
     corio::runtime rt{{.workers = 2}};
     auto caller = std::this_thread::get_id();
-    auto ran_on = rt.block_on([]() -> corio::task<std::thread::id> {
-        co_return std::this_thread::get_id();
-    }());
+    auto ran_on = rt.block_on(
+        []() -> corio::task<std::thread::id> { co_return std::this_thread::get_id(); }());
     EXPECT_NE(ran_on, caller);
 }
 
@@ -274,8 +273,7 @@ TEST(runtime, block_on_from_inside_a_task_of_a_current_thread_runtime_throws_log
     auto other = corio::runtime::current_thread();
     bool threw_same = false;
     bool threw_other = false;
-    rt.block_on([](corio::runtime& same, corio::runtime& oth, bool& ts,
-                   bool& to) -> corio::task<> {
+    rt.block_on([](corio::runtime& same, corio::runtime& oth, bool& ts, bool& to) -> corio::task<> {
         try {
             same.block_on(add(1, 1));
         } catch (const std::logic_error&) {

@@ -95,8 +95,8 @@ void run_contention(unsigned workers, int tasks, int iterations, std::size_t per
         sections.back()->violations = &st.violations;
     }
     run_mt(
-        [](contention_state& s, std::vector<std::unique_ptr<exclusive_section>>& secs,
-           int iters, std::chrono::nanoseconds hd) -> corio::task<> {
+        [](contention_state& s, std::vector<std::unique_ptr<exclusive_section>>& secs, int iters,
+           std::chrono::nanoseconds hd) -> corio::task<> {
             std::vector<corio::join_handle<void>> hs;
             for (auto& sec : secs) hs.push_back(corio::spawn(contend(s, *sec, iters, hd)));
             for (auto& h : hs) co_await h;
@@ -128,8 +128,7 @@ TEST(scheduler_stress, contention_with_busy_permit_holders_across_4_workers) {
 namespace {
 // Two tasks hand a token back and forth through two semaphores. Every hand-off is a wake
 // that races with the other side suspending.
-corio::task<> ping(corio::semaphore& out, corio::semaphore& in, exclusive_section& ex,
-                   int rounds) {
+corio::task<> ping(corio::semaphore& out, corio::semaphore& in, exclusive_section& ex, int rounds) {
     ex.enter();
     for (int r = 0; r < rounds; ++r) {
         out.release();
@@ -144,8 +143,7 @@ corio::task<> ping(corio::semaphore& out, corio::semaphore& in, exclusive_sectio
     }
     ex.leave();
 }
-corio::task<> pong(corio::semaphore& in, corio::semaphore& out, exclusive_section& ex,
-                   int rounds) {
+corio::task<> pong(corio::semaphore& in, corio::semaphore& out, exclusive_section& ex, int rounds) {
     ex.enter();
     for (int r = 0; r < rounds; ++r) {
         ex.leave();
@@ -268,7 +266,8 @@ TEST(scheduler_stress, many_short_timers_on_many_tasks_all_fire) {
         std::vector<corio::join_handle<int>> hs;
         for (int i = 0; i < n; ++i)
             hs.push_back(corio::spawn([](int k) -> corio::task<int> {
-                for (int r = 0; r < 3; ++r) co_await corio::sleep(std::chrono::milliseconds(1 + k % 3));
+                for (int r = 0; r < 3; ++r)
+                    co_await corio::sleep(std::chrono::milliseconds(1 + k % 3));
                 co_return 1;
             }(i)));
         int s = 0;
@@ -287,9 +286,8 @@ TEST(scheduler_stress, one_million_spawns_across_workers_sum_their_results) {
         hs.reserve(kBatch);
         for (std::int64_t base = 0; base < kTotal; base += kBatch) {
             for (std::int64_t i = base; i < base + kBatch; ++i)
-                hs.push_back(corio::spawn([](std::int64_t x) -> corio::task<std::int64_t> {
-                    co_return x;
-                }(i)));
+                hs.push_back(corio::spawn(
+                    [](std::int64_t x) -> corio::task<std::int64_t> { co_return x; }(i)));
             for (auto& h : hs) s += co_await h;
             hs.clear();
         }
@@ -328,17 +326,17 @@ TEST(scheduler_stress, an_idle_worker_steals_from_a_busy_one) {
         [](std::mutex& mu, std::set<std::thread::id>& th) -> corio::task<std::thread::id> {
             std::vector<corio::join_handle<void>> hs;
             for (int i = 0; i < kTasks; ++i)
-                hs.push_back(corio::spawn([](std::mutex& mx,
-                                             std::set<std::thread::id>& t) -> corio::task<> {
-                    {
-                        std::lock_guard lock(mx);
-                        t.insert(std::this_thread::get_id());
-                    }
-                    auto until = std::chrono::steady_clock::now() + 100us;
-                    while (std::chrono::steady_clock::now() < until) {
-                    }
-                    co_return;
-                }(mu, th)));
+                hs.push_back(
+                    corio::spawn([](std::mutex& mx, std::set<std::thread::id>& t) -> corio::task<> {
+                        {
+                            std::lock_guard lock(mx);
+                            t.insert(std::this_thread::get_id());
+                        }
+                        auto until = std::chrono::steady_clock::now() + 100us;
+                        while (std::chrono::steady_clock::now() < until) {
+                        }
+                        co_return;
+                    }(mu, th)));
             auto me = std::this_thread::get_id();
             for (auto& h : hs) co_await h;
             co_return me;
@@ -356,8 +354,8 @@ TEST(scheduler_stress, mixed_spawn_yield_and_wake_on_current_thread) {
         sections.push_back(std::make_unique<exclusive_section>());
         sections.back()->violations = &st.violations;
     }
-    run_ct([](contention_state& s, std::vector<std::unique_ptr<exclusive_section>>& secs)
-               -> corio::task<> {
+    run_ct([](contention_state& s,
+              std::vector<std::unique_ptr<exclusive_section>>& secs) -> corio::task<> {
         std::vector<corio::join_handle<void>> hs;
         for (auto& sec : secs) hs.push_back(corio::spawn(contend(s, *sec, 300)));
         for (auto& h : hs) co_await h;

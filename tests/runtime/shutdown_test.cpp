@@ -29,9 +29,9 @@ struct ledger {
     }
     std::vector<std::atomic<int>> built;
     std::vector<std::atomic<int>> destroyed;
-    std::atomic<int> started{0};      // tasks that reached their await
-    std::atomic<int> passed{0};       // tasks that got past an await they must never pass
-    std::atomic<int> caught{0};       // cancelled_error caught by the task
+    std::atomic<int> started{0};  // tasks that reached their await
+    std::atomic<int> passed{0};   // tasks that got past an await they must never pass
+    std::atomic<int> caught{0};   // cancelled_error caught by the task
     std::atomic<int> body_ran{0};
 
     int total_built() const {
@@ -45,8 +45,8 @@ struct ledger {
         for (std::size_t i = 0; i < built.size(); ++i) {
             EXPECT_LE(built[i].load(), 1) << "slot " << i;
             EXPECT_EQ(destroyed[i].load(), built[i].load())
-                << "task " << i << ": locals destroyed " << destroyed[i].load()
-                << " times, built " << built[i].load();
+                << "task " << i << ": locals destroyed " << destroyed[i].load() << " times, built "
+                << built[i].load();
         }
     }
 };
@@ -131,9 +131,7 @@ TEST(shutdown, tasks_parked_on_a_semaphore_that_is_never_released) {
             std::this_thread::yield();
         EXPECT_EQ(never.waiters(), std::size_t(kTasks));
         auto start = std::chrono::steady_clock::now();
-        {
-            corio::runtime gone = std::move(rt);
-        }
+        { corio::runtime gone = std::move(rt); }
         EXPECT_LT(std::chrono::steady_clock::now() - start, kPrompt);
     }
     EXPECT_EQ(l.passed.load(), 0);
@@ -406,7 +404,8 @@ TEST(shutdown, join_handles_outliving_the_runtime_can_be_inspected_and_destroyed
     std::vector<corio::join_handle<void>> handles;
     {
         corio::runtime rt{{.workers = 2}};
-        for (int i = 0; i < kTasks; ++i) handles.push_back(rt.spawn(sleeps_an_hour(l, std::size_t(i))));
+        for (int i = 0; i < kTasks; ++i)
+            handles.push_back(rt.spawn(sleeps_an_hour(l, std::size_t(i))));
         wait_started(l, kTasks);
     }
     l.expect_each_destroyed_exactly_once(kTasks);
@@ -426,7 +425,8 @@ TEST(shutdown, join_handles_outliving_a_current_thread_runtime_can_be_destroyed)
     {
         auto rt = corio::runtime::current_thread();
         rt.block_on([](ledger& lg, std::vector<corio::join_handle<void>>& hs) -> corio::task<> {
-            for (int i = 0; i < kTasks; ++i) hs.push_back(corio::spawn(sleeps_an_hour(lg, std::size_t(i))));
+            for (int i = 0; i < kTasks; ++i)
+                hs.push_back(corio::spawn(sleeps_an_hour(lg, std::size_t(i))));
             co_await corio::yield_now();
         }(l, handles));
         EXPECT_EQ(l.started.load(), kTasks);
@@ -445,21 +445,24 @@ TEST(shutdown, a_mix_of_every_kind_of_live_task_on_both_flavours) {
         corio::semaphore never{0};
         std::atomic<int> params_alive{0};
         {
-            corio::runtime rt = flavour == 0 ? corio::runtime{{.workers = 2}}
-                                             : corio::runtime::current_thread();
-            rt.block_on([](ledger& lg, corio::semaphore& nv, std::atomic<int>& pa) -> corio::task<> {
+            corio::runtime rt =
+                flavour == 0 ? corio::runtime{{.workers = 2}} : corio::runtime::current_thread();
+            rt.block_on([](ledger& lg, corio::semaphore& nv,
+                           std::atomic<int>& pa) -> corio::task<> {
                 for (int i = 0; i < kEach; ++i) {
                     corio::spawn(sleeps_an_hour(lg, std::size_t(i))).detach();
                     corio::spawn(waits_on(lg, std::size_t(kEach + i), nv)).detach();
                     corio::spawn(spawns_and_joins(lg, std::size_t(2 * kEach + 2 * i), nv)).detach();
-                    corio::spawn(catches_once_then_returns(lg, std::size_t(4 * kEach + i))).detach();
+                    corio::spawn(catches_once_then_returns(lg, std::size_t(4 * kEach + i)))
+                        .detach();
                 }
                 co_await corio::sleep(1ms);
                 // Last, and never given a chance to start on the current-thread flavour.
                 for (int i = 0; i < kEach; ++i)
                     corio::spawn([](std::atomic<int>&, param_probe) -> corio::task<> {
                         co_await corio::sleep(1h);
-                    }(pa, param_probe(pa))).detach();
+                    }(pa, param_probe(pa)))
+                        .detach();
             }(l, never, params_alive));
             auto took = time_it([&] { corio::runtime gone = std::move(rt); });
             EXPECT_LT(took, kPrompt) << "flavour " << flavour;

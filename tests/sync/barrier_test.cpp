@@ -42,7 +42,9 @@ corio::task<> arrive(corio::barrier& b, outcome& o) {
 
 }  // namespace
 
-TEST(barrier, zero_parties_is_rejected) { EXPECT_THROW(corio::barrier{0}, std::invalid_argument); }
+TEST(barrier, zero_parties_is_rejected) {
+    EXPECT_THROW(corio::barrier{0}, std::invalid_argument);
+}
 
 TEST(barrier, one_party_barrier_releases_every_arrival_at_once_as_leader) {
     run_ct([]() -> corio::task<> {

@@ -186,10 +186,11 @@ TEST(broadcast, one_send_wakes_every_parked_receiver) {
         std::atomic<int> got{0};
         std::vector<corio::join_handle<void>> hs;
         for (auto& r : rxs) {
-            hs.push_back(corio::spawn([](corio::broadcast::receiver<int>* rr, std::atomic<int>* g) -> corio::task<> {
-                auto v = co_await rr->recv();
-                if (v == std::optional<int>(99)) ++*g;
-            }(&r, &got)));
+            hs.push_back(corio::spawn(
+                [](corio::broadcast::receiver<int>* rr, std::atomic<int>* g) -> corio::task<> {
+                    auto v = co_await rr->recv();
+                    if (v == std::optional<int>(99)) ++*g;
+                }(&r, &got)));
         }
         for (int i = 0; i < 20; ++i) co_await corio::yield_now();
         EXPECT_TRUE(tx.send(99));
@@ -253,10 +254,11 @@ TEST(broadcast, select_loser_recv_leaves_a_value_sent_at_the_same_moment) {
         for (int iter = 0; iter < 200; ++iter) {
             auto [tx, rx] = corio::broadcast::channel<int>(4);
             corio::notify other;
-            auto h = corio::spawn([](corio::broadcast::receiver<int>* r, corio::notify* o) -> corio::task<int> {
-                auto res = co_await corio::select(r->recv(), o->notified());
-                co_return res.index() == 0 ? std::get<0>(res).value_or(-1) : -100;
-            }(&rx, &other));
+            auto h = corio::spawn(
+                [](corio::broadcast::receiver<int>* r, corio::notify* o) -> corio::task<int> {
+                    auto res = co_await corio::select(r->recv(), o->notified());
+                    co_return res.index() == 0 ? std::get<0>(res).value_or(-1) : -100;
+                }(&rx, &other));
             for (int i = 0; i < 3; ++i) co_await corio::yield_now();
             EXPECT_TRUE(tx.send(int(iter)));
             other.notify_one();
@@ -264,7 +266,8 @@ TEST(broadcast, select_loser_recv_leaves_a_value_sent_at_the_same_moment) {
             if (got == -100) {
                 ++other_won;
                 auto left = rx.try_recv();
-                EXPECT_TRUE(left) << "iteration " << iter << ": the losing recv moved the receiver on";
+                EXPECT_TRUE(left) << "iteration " << iter
+                                  << ": the losing recv moved the receiver on";
             } else {
                 ++recv_won;
                 EXPECT_EQ(got, iter);
@@ -295,7 +298,8 @@ TEST(broadcast, runtime_shutdown_with_parked_receivers_frees_them_and_every_valu
                         } g;
                         auto v = co_await r.recv();
                         ADD_FAILURE() << "nothing is sent after subscribing";
-                    }(s.subscribe())).detach();
+                    }(s.subscribe()))
+                        .detach();
                 }
                 for (int i = 0; i < 5; ++i) co_await corio::yield_now();
                 EXPECT_EQ(tasks_alive.load(), 5);
@@ -319,14 +323,16 @@ corio::task<> fan_out(int receivers, int values) {
     std::vector<corio::join_handle<void>> hs;
     std::atomic<int> complete{0};
     for (auto& r : rxs) {
-        hs.push_back(corio::spawn([](corio::broadcast::receiver<int>* rr, int n, std::atomic<int>* done) -> corio::task<> {
+        hs.push_back(corio::spawn([](corio::broadcast::receiver<int>* rr, int n,
+                                     std::atomic<int>* done) -> corio::task<> {
             int expect = 0;
             for (;;) {
                 std::optional<int> v;
                 try {
                     v = co_await rr->recv();
                 } catch (const corio::broadcast::lagged& e) {
-                    ADD_FAILURE() << "lagged by " << e.missed() << " although the capacity suffices";
+                    ADD_FAILURE() << "lagged by " << e.missed()
+                                  << " although the capacity suffices";
                     continue;
                 }
                 if (!v) break;
@@ -354,9 +360,13 @@ corio::task<> fan_out(int receivers, int values) {
 
 }  // namespace
 
-TEST(broadcast, stress_all_receivers_see_all_values_in_order_on_two_workers) { run_mt(fan_out(4, 5000), 2); }
+TEST(broadcast, stress_all_receivers_see_all_values_in_order_on_two_workers) {
+    run_mt(fan_out(4, 5000), 2);
+}
 
-TEST(broadcast, stress_all_receivers_see_all_values_in_order_on_four_workers) { run_mt(fan_out(4, 5000), 4); }
+TEST(broadcast, stress_all_receivers_see_all_values_in_order_on_four_workers) {
+    run_mt(fan_out(4, 5000), 4);
+}
 
 TEST(broadcast, stress_all_receivers_see_all_values_in_order_under_shuffled_scheduling) {
     for (std::uint64_t seed : {12ull, 120ull, 1200ull}) {

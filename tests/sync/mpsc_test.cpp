@@ -333,7 +333,8 @@ TEST(mpsc, parked_senders_send_in_arrival_order) {
                 auto t = owned(param);
                 co_await t.send(int(v));
             }(tx, i)));
-            for (int k = 0; k < 3; ++k) co_await corio::yield_now();  // it parks before the next one
+            for (int k = 0; k < 3; ++k)
+                co_await corio::yield_now();  // it parks before the next one
         }
         { auto gone = std::move(tx); }
         std::vector<int> got;
@@ -525,13 +526,14 @@ TEST(mpsc, runtime_shutdown_with_parked_senders_and_receiver_destroys_every_valu
         auto [utx, urx] = corio::mpsc::unbounded_channel<counted>();
         {
             auto rt = corio::runtime::current_thread();
-            rt.block_on([](corio::mpsc::sender<counted>& t, corio::mpsc::unbounded_receiver<counted>& ur)
-                            -> corio::task<> {
+            rt.block_on([](corio::mpsc::sender<counted>& t,
+                           corio::mpsc::unbounded_receiver<counted>& ur) -> corio::task<> {
                 for (int i = 0; i < 2; ++i) co_await t.send(counted(i));
                 for (int i = 0; i < 4; ++i) {
                     corio::spawn([](corio::mpsc::sender<counted> s, int v) -> corio::task<> {
                         co_await s.send(counted(v));
-                    }(t, 10 + i)).detach();
+                    }(t, 10 + i))
+                        .detach();
                 }
                 corio::spawn([&ur]() -> corio::task<> {
                     auto v = co_await ur.recv();
@@ -572,7 +574,8 @@ corio::task<> producers_stress(Make make, int producers, int per_producer) {
         if (!v) break;
         auto [id, i] = *v;
         if (next[std::size_t(id)] != i) {
-            ADD_FAILURE() << "producer " << id << ": got " << i << ", expected " << next[std::size_t(id)];
+            ADD_FAILURE() << "producer " << id << ": got " << i << ", expected "
+                          << next[std::size_t(id)];
             next[std::size_t(id)] = i;
         }
         ++next[std::size_t(id)];
@@ -584,9 +587,15 @@ corio::task<> producers_stress(Make make, int producers, int per_producer) {
     EXPECT_EQ(sum, (long long)producers * per_producer * (per_producer - 1) / 2);
 }
 
-auto bounded64() { return corio::mpsc::channel<std::pair<int, int>>(64); }
-auto bounded1() { return corio::mpsc::channel<std::pair<int, int>>(1); }
-auto unbounded() { return corio::mpsc::unbounded_channel<std::pair<int, int>>(); }
+auto bounded64() {
+    return corio::mpsc::channel<std::pair<int, int>>(64);
+}
+auto bounded1() {
+    return corio::mpsc::channel<std::pair<int, int>>(1);
+}
+auto unbounded() {
+    return corio::mpsc::unbounded_channel<std::pair<int, int>>();
+}
 
 }  // namespace
 
@@ -624,19 +633,20 @@ TEST(mpsc, stress_every_value_destroyed_once_when_receiver_closes_mid_stream) {
             std::atomic<int> sent{0}, refused{0};
             std::vector<corio::join_handle<void>> hs;
             for (int p = 0; p < 3; ++p) {
-                hs.push_back(corio::spawn([](corio::mpsc::sender<counted> param, std::atomic<int>* ok,
-                                             std::atomic<int>* refused_out) -> corio::task<> {
-                    auto t = owned(param);
-                    for (int i = 0; i < 200; ++i) {
-                        try {
-                            co_await t.send(counted(i));
-                            ++*ok;
-                        } catch (corio::send_error<counted>& e) {
-                            EXPECT_EQ(e.value().value, i);
-                            ++*refused_out;
+                hs.push_back(
+                    corio::spawn([](corio::mpsc::sender<counted> param, std::atomic<int>* ok,
+                                    std::atomic<int>* refused_out) -> corio::task<> {
+                        auto t = owned(param);
+                        for (int i = 0; i < 200; ++i) {
+                            try {
+                                co_await t.send(counted(i));
+                                ++*ok;
+                            } catch (corio::send_error<counted>& e) {
+                                EXPECT_EQ(e.value().value, i);
+                                ++*refused_out;
+                            }
                         }
-                    }
-                }(tx, &sent, &refused)));
+                    }(tx, &sent, &refused)));
             }
             { auto gone = std::move(tx); }
             int received = 0;

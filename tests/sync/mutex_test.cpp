@@ -49,7 +49,8 @@ corio::task<> fifo_round(int tasks) {
     std::vector<corio::join_handle<void>> hs;
     {
         auto g = co_await m.lock();
-        for (int i = 0; i < tasks; ++i) hs.push_back(corio::spawn(lock_and_record(m, i, arrivals, waiting)));
+        for (int i = 0; i < tasks; ++i)
+            hs.push_back(corio::spawn(lock_and_record(m, i, arrivals, waiting)));
         EXPECT_TRUE(co_await yield_until([&] { return waiting == tasks; }));
     }
     for (auto& h : hs) co_await h;
@@ -118,7 +119,8 @@ TEST(mutex, lock_is_held_across_awaits_and_the_task_may_resume_on_another_thread
                     std::size_t before = g->size();
                     co_await corio::yield_now();
                     g->push_back(std::this_thread::get_id());
-                    EXPECT_EQ(g->size(), before + 1) << "someone else got in while the lock was held";
+                    EXPECT_EQ(g->size(), before + 1)
+                        << "someone else got in while the lock was held";
                 }
             }));
         }
@@ -129,7 +131,9 @@ TEST(mutex, lock_is_held_across_awaits_and_the_task_may_resume_on_another_thread
 
 // ---------------------------------------------------------------- FIFO
 
-TEST(mutex, waiters_get_the_lock_in_arrival_order) { run_ct(fifo_round(20)); }
+TEST(mutex, waiters_get_the_lock_in_arrival_order) {
+    run_ct(fifo_round(20));
+}
 
 TEST(mutex, waiters_get_the_lock_in_arrival_order_under_shuffled_scheduling) {
     for (std::uint64_t seed : {1ull, 5ull, 77ull, 0xfeedull}) {
@@ -165,7 +169,8 @@ TEST(mutex, aborted_waiter_leaves_the_queue_and_never_gets_the_lock) {
         std::vector<corio::join_handle<void>> hs;
         {
             auto g = co_await m.lock();
-            for (int i = 0; i < 4; ++i) hs.push_back(corio::spawn(lock_and_record(m, i, arrivals, waiting)));
+            for (int i = 0; i < 4; ++i)
+                hs.push_back(corio::spawn(lock_and_record(m, i, arrivals, waiting)));
             EXPECT_TRUE(co_await yield_until([&] { return waiting == 4; }));
             hs[1].abort();
             EXPECT_THROW(co_await hs[1], corio::cancelled_error);
@@ -223,8 +228,9 @@ TEST(mutex, timed_out_lock_leaves_the_queue) {
 }
 #else
 TEST(mutex, timed_out_lock_leaves_the_queue) {
-    FAIL() << "does not compile: corio::select()/timeout() over an await whose result has no "
-              "default constructor (select.hpp resume_winner default-constructs the result variant)";
+    FAIL()
+        << "does not compile: corio::select()/timeout() over an await whose result has no "
+           "default constructor (select.hpp resume_winner default-constructs the result variant)";
 }
 #endif
 
@@ -256,8 +262,9 @@ TEST(mutex, select_loser_lock_handed_over_at_the_same_moment_is_unlocked) {
 }
 #else
 TEST(mutex, select_loser_lock_handed_over_at_the_same_moment_is_unlocked) {
-    FAIL() << "does not compile: corio::select()/timeout() over an await whose result has no "
-              "default constructor (select.hpp resume_winner default-constructs the result variant)";
+    FAIL()
+        << "does not compile: corio::select()/timeout() over an await whose result has no "
+           "default constructor (select.hpp resume_winner default-constructs the result variant)";
 }
 #endif
 
@@ -318,9 +325,13 @@ corio::task<> counter_stress(int tasks, int increments) {
 
 }  // namespace
 
-TEST(mutex, stress_protects_a_plain_counter_on_two_workers) { run_mt(counter_stress(100, 1000), 2); }
+TEST(mutex, stress_protects_a_plain_counter_on_two_workers) {
+    run_mt(counter_stress(100, 1000), 2);
+}
 
-TEST(mutex, stress_protects_a_plain_counter_on_four_workers) { run_mt(counter_stress(100, 300), 4); }
+TEST(mutex, stress_protects_a_plain_counter_on_four_workers) {
+    run_mt(counter_stress(100, 300), 4);
+}
 
 TEST(mutex, stress_protects_a_plain_counter_under_shuffled_scheduling) {
     for (std::uint64_t seed : {11ull, 2024ull, 31337ull}) {

@@ -30,7 +30,8 @@ struct live {
     ~live() { --count; }
 };
 
-corio::task<> wait_and_record(corio::notify& n, int id, std::vector<int>& arrivals, std::vector<int>& woken) {
+corio::task<> wait_and_record(corio::notify& n, int id, std::vector<int>& arrivals,
+                              std::vector<int>& woken) {
     arrivals.push_back(id);
     co_await n.notified();
     woken.push_back(id);
@@ -60,7 +61,8 @@ corio::task<> notify_one_order(int waiters) {
     corio::notify n;
     std::vector<int> arrivals, woken;
     std::vector<corio::join_handle<void>> hs;
-    for (int i = 0; i < waiters; ++i) hs.push_back(corio::spawn(wait_and_record(n, i, arrivals, woken)));
+    for (int i = 0; i < waiters; ++i)
+        hs.push_back(corio::spawn(wait_and_record(n, i, arrivals, woken)));
     EXPECT_TRUE(co_await yield_until([&] { return n.waiters() == std::size_t(waiters); }));
     for (int k = 1; k <= waiters; ++k) {
         n.notify_one();
@@ -112,7 +114,8 @@ TEST(notify, notify_one_without_a_waiter_stores_one_permit_and_permits_do_not_ac
         n.notify_one();
         n.notify_one();
         co_await n.notified();  // the stored permit: completes at once
-        EXPECT_FALSE(co_await permit_is_stored(n)) << "three notify_one() stored more than one permit";
+        EXPECT_FALSE(co_await permit_is_stored(n))
+            << "three notify_one() stored more than one permit";
         EXPECT_EQ(n.waiters(), 0u);
     }());
 }
@@ -122,7 +125,8 @@ TEST(notify, notify_waiters_wakes_every_current_waiter_and_stores_nothing) {
         corio::notify n;
         std::vector<int> arrivals, woken;
         std::vector<corio::join_handle<void>> hs;
-        for (int i = 0; i < 5; ++i) hs.push_back(corio::spawn(wait_and_record(n, i, arrivals, woken)));
+        for (int i = 0; i < 5; ++i)
+            hs.push_back(corio::spawn(wait_and_record(n, i, arrivals, woken)));
         EXPECT_TRUE(co_await yield_until([&] { return n.waiters() == 5; }));
         n.notify_waiters();
         EXPECT_EQ(n.waiters(), 0u);
@@ -136,7 +140,9 @@ TEST(notify, notify_waiters_wakes_every_current_waiter_and_stores_nothing) {
 
 // ---------------------------------------------------------------- FIFO
 
-TEST(notify, notify_one_wakes_waiters_in_arrival_order) { run_ct(notify_one_order(12)); }
+TEST(notify, notify_one_wakes_waiters_in_arrival_order) {
+    run_ct(notify_one_order(12));
+}
 
 TEST(notify, notify_one_wakes_waiters_in_arrival_order_under_shuffled_scheduling) {
     for (std::uint64_t seed : {9ull, 90ull, 900ull}) {
@@ -222,8 +228,8 @@ TEST(notify, select_loser_passes_a_delivered_notification_to_the_next_waiter) {
             EXPECT_TRUE(co_await yield_until([&] { return n.waiters() == 1; }));
             auto b = corio::spawn(wait_and_record(n, 1, arrivals, woken));
             EXPECT_TRUE(co_await yield_until([&] { return n.waiters() == 2; }));
-            n.notify_one();   // to `a`, the first waiter
-            other.release(1); // and `a`'s other branch completes too
+            n.notify_one();    // to `a`, the first waiter
+            other.release(1);  // and `a`'s other branch completes too
             std::size_t winner = co_await a;
             if (winner == 0) {
                 ++notify_won;
@@ -336,9 +342,13 @@ corio::task<> many_waiters_each_woken_once(int waiters) {
 
 }  // namespace
 
-TEST(notify, stress_ping_pong_on_two_workers) { run_mt(ping_pong(20'000), 2); }
+TEST(notify, stress_ping_pong_on_two_workers) {
+    run_mt(ping_pong(20'000), 2);
+}
 
-TEST(notify, stress_ping_pong_on_four_workers) { run_mt(ping_pong(20'000), 4); }
+TEST(notify, stress_ping_pong_on_four_workers) {
+    run_mt(ping_pong(20'000), 4);
+}
 
 TEST(notify, stress_ping_pong_under_shuffled_scheduling) {
     for (std::uint64_t seed : {6ull, 66ull, 666ull}) {
@@ -347,4 +357,6 @@ TEST(notify, stress_ping_pong_under_shuffled_scheduling) {
     }
 }
 
-TEST(notify, stress_every_waiter_is_woken_on_four_workers) { run_mt(many_waiters_each_woken_once(500), 4); }
+TEST(notify, stress_every_waiter_is_woken_on_four_workers) {
+    run_mt(many_waiters_each_woken_once(500), 4);
+}

@@ -67,7 +67,9 @@ protected:
         counted::live = 0;
         counted::values = 0;
     }
-    ~oneshot() override { EXPECT_EQ(counted::live.load(), 0) << "a value was leaked or destroyed twice"; }
+    ~oneshot() override {
+        EXPECT_EQ(counted::live.load(), 0) << "a value was leaked or destroyed twice";
+    }
 };
 
 struct live_guard {
@@ -124,13 +126,14 @@ TEST_F(oneshot, sender_dropped_without_sending_makes_the_receive_throw_channel_c
         {
             auto [tx, rx] = corio::oneshot::channel<counted>();
             bool threw = false;
-            auto h = corio::spawn([](corio::oneshot::receiver<counted>* r, bool* out) -> corio::task<> {
-                try {
-                    (void)co_await *r;
-                } catch (const corio::channel_closed&) {
-                    *out = true;
-                }
-            }(&rx, &threw));
+            auto h =
+                corio::spawn([](corio::oneshot::receiver<counted>* r, bool* out) -> corio::task<> {
+                    try {
+                        (void)co_await *r;
+                    } catch (const corio::channel_closed&) {
+                        *out = true;
+                    }
+                }(&rx, &threw));
             for (int i = 0; i < 5; ++i) co_await corio::yield_now();
             EXPECT_FALSE(h.is_finished());
             { auto gone = std::move(tx); }
@@ -243,8 +246,9 @@ TEST_F(oneshot, timeout_accepts_a_receive_of_a_type_without_a_default_constructo
 }
 #else
 TEST_F(oneshot, timeout_accepts_a_receive_of_a_type_without_a_default_constructor) {
-    FAIL() << "does not compile: corio::timeout()/select() over an await whose result has no default "
-              "constructor (select.hpp resume_winner default-constructs the result variant)";
+    FAIL()
+        << "does not compile: corio::timeout()/select() over an await whose result has no default "
+           "constructor (select.hpp resume_winner default-constructs the result variant)";
 }
 #endif
 
@@ -254,10 +258,11 @@ TEST_F(oneshot, select_loser_receive_leaves_a_value_sent_at_the_same_moment) {
         for (int iter = 0; iter < 200; ++iter) {
             auto [tx, rx] = corio::oneshot::channel<int>();
             corio::notify other;
-            auto h = corio::spawn([](corio::oneshot::receiver<int>* r, corio::notify* o) -> corio::task<int> {
-                auto res = co_await corio::select(r->recv(), o->notified());
-                co_return res.index() == 0 ? std::get<0>(res) : -100;
-            }(&rx, &other));
+            auto h = corio::spawn(
+                [](corio::oneshot::receiver<int>* r, corio::notify* o) -> corio::task<int> {
+                    auto res = co_await corio::select(r->recv(), o->notified());
+                    co_return res.index() == 0 ? std::get<0>(res) : -100;
+                }(&rx, &other));
             for (int i = 0; i < 3; ++i) co_await corio::yield_now();
             EXPECT_TRUE(tx.send(int(iter)));
             other.notify_one();
@@ -290,7 +295,8 @@ TEST_F(oneshot, runtime_shutdown_with_a_parked_receiver_frees_it) {
                 live_guard g;
                 counted v = co_await *rr;
                 ADD_FAILURE() << "nothing is sent";
-            }(r)).detach();
+            }(r))
+                .detach();
             for (int i = 0; i < 5; ++i) co_await corio::yield_now();
             EXPECT_EQ(live_guard::count.load(), 1);
         }(&rx));
@@ -348,9 +354,13 @@ corio::task<> many_oneshots(int n) {
 
 }  // namespace
 
-TEST_F(oneshot, stress_many_channels_on_two_workers) { run_mt(many_oneshots(20'000), 2); }
+TEST_F(oneshot, stress_many_channels_on_two_workers) {
+    run_mt(many_oneshots(20'000), 2);
+}
 
-TEST_F(oneshot, stress_many_channels_on_four_workers) { run_mt(many_oneshots(20'000), 4); }
+TEST_F(oneshot, stress_many_channels_on_four_workers) {
+    run_mt(many_oneshots(20'000), 4);
+}
 
 TEST_F(oneshot, stress_many_channels_under_shuffled_scheduling) {
     for (std::uint64_t seed : {10ull, 100ull, 1000ull}) {

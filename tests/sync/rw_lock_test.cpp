@@ -16,12 +16,12 @@ using namespace std::chrono_literals;
 using corio::testing::run_ct;
 
 // ASSERT_* returns; inside a coroutine it must co_return.
-#define CO_ASSERT_TRUE(c)                                 \
-    do {                                                  \
-        if (!(c)) {                                       \
-            ADD_FAILURE() << "expected true: " #c;        \
-            co_return;                                    \
-        }                                                 \
+#define CO_ASSERT_TRUE(c)                          \
+    do {                                           \
+        if (!(c)) {                                \
+            ADD_FAILURE() << "expected true: " #c; \
+            co_return;                             \
+        }                                          \
     } while (0)
 
 using corio::testing::run_mt;
@@ -71,7 +71,8 @@ corio::task<corio::join_handle<void>> arrive(scene& s, mode m, int id) {
     auto h = corio::spawn(participant(s, m, id));
     std::size_t before = s.entered.size();
     int queued_before = s.queued;
-    EXPECT_TRUE(co_await yield_until([&] { return s.entered.size() > before || s.queued > queued_before; }));
+    EXPECT_TRUE(co_await yield_until(
+        [&] { return s.entered.size() > before || s.queued > queued_before; }));
     co_return h;
 }
 
@@ -182,29 +183,32 @@ TEST(rw_lock, readers_queued_before_the_next_writer_enter_together) {
 TEST(rw_lock, waiters_enter_in_arrival_order_under_shuffled_scheduling) {
     for (std::uint64_t seed : {2ull, 19ull, 1234ull}) {
         SCOPED_TRACE(seed);
-        run_seeded([]() -> corio::task<> {
-            scene s;
-            std::vector<corio::join_handle<void>> hs;
-            const mode pattern[] = {mode::write, mode::read, mode::write, mode::write, mode::read,
-                                    mode::read, mode::write, mode::read};
-            std::vector<int> arrivals;
-            for (int i = 0; i < 8; ++i) {
-                hs.push_back(co_await arrive(s, pattern[i], i));
-                arrivals.push_back(i);
-            }
-            for (int i = 0; i < 8; ++i) s.gate[std::size_t(i)] = 1;
-            for (auto& h : hs) co_await h;
-            // Readers admitted together may log in either order; writers split the log.
-            EXPECT_EQ(s.entered.size(), 8u);
-            EXPECT_EQ(s.entered[0], 0);
-            EXPECT_EQ(s.entered[1], 1);
-            EXPECT_EQ(s.entered[2], 2);
-            EXPECT_EQ(s.entered[3], 3);
-            EXPECT_TRUE((s.entered[4] == 4 && s.entered[5] == 5) || (s.entered[4] == 5 && s.entered[5] == 4));
-            EXPECT_EQ(s.entered[6], 6);
-            EXPECT_EQ(s.entered[7], 7);
-            EXPECT_EQ(s.lock.try_read().has_value(), true);
-        }(), seed);
+        run_seeded(
+            []() -> corio::task<> {
+                scene s;
+                std::vector<corio::join_handle<void>> hs;
+                const mode pattern[] = {mode::write, mode::read, mode::write, mode::write,
+                                        mode::read,  mode::read, mode::write, mode::read};
+                std::vector<int> arrivals;
+                for (int i = 0; i < 8; ++i) {
+                    hs.push_back(co_await arrive(s, pattern[i], i));
+                    arrivals.push_back(i);
+                }
+                for (int i = 0; i < 8; ++i) s.gate[std::size_t(i)] = 1;
+                for (auto& h : hs) co_await h;
+                // Readers admitted together may log in either order; writers split the log.
+                EXPECT_EQ(s.entered.size(), 8u);
+                EXPECT_EQ(s.entered[0], 0);
+                EXPECT_EQ(s.entered[1], 1);
+                EXPECT_EQ(s.entered[2], 2);
+                EXPECT_EQ(s.entered[3], 3);
+                EXPECT_TRUE((s.entered[4] == 4 && s.entered[5] == 5) ||
+                            (s.entered[4] == 5 && s.entered[5] == 4));
+                EXPECT_EQ(s.entered[6], 6);
+                EXPECT_EQ(s.entered[7], 7);
+                EXPECT_EQ(s.lock.try_read().has_value(), true);
+            }(),
+            seed);
     }
 }
 
@@ -230,9 +234,8 @@ TEST(rw_lock, writer_is_not_starved_by_a_stream_of_readers) {
                 ++*g;
             }
         });
-        EXPECT_NO_THROW(co_await corio::timeout(20s, [](corio::join_handle<void>& h) -> corio::task<> {
-            co_await h;
-        }(writer)));
+        EXPECT_NO_THROW(co_await corio::timeout(
+            20s, [](corio::join_handle<void>& h) -> corio::task<> { co_await h; }(writer)));
         stop = true;
         for (auto& h : readers) co_await h;
         auto r = l.try_read();
@@ -297,7 +300,7 @@ TEST(rw_lock, write_lock_handed_over_before_the_abort_wins_and_unlocks_on_unwind
         });
         for (int i = 0; i < 3; ++i) co_await corio::yield_now();
         EXPECT_FALSE(l.try_read().has_value());  // the writer is queued
-        r.unlock();  // hands the write lock over
+        r.unlock();                              // hands the write lock over
         w.abort();
         EXPECT_THROW(co_await w, corio::cancelled_error);
         EXPECT_TRUE(got);
@@ -323,8 +326,9 @@ TEST(rw_lock, timed_out_read_and_write_leave_the_queue) {
 }
 #else
 TEST(rw_lock, timed_out_read_and_write_leave_the_queue) {
-    FAIL() << "does not compile: corio::select()/timeout() over an await whose result has no "
-              "default constructor (select.hpp resume_winner default-constructs the result variant)";
+    FAIL()
+        << "does not compile: corio::select()/timeout() over an await whose result has no "
+           "default constructor (select.hpp resume_winner default-constructs the result variant)";
 }
 #endif
 
@@ -353,8 +357,9 @@ TEST(rw_lock, select_loser_write_handed_over_at_the_same_moment_is_unlocked) {
 }
 #else
 TEST(rw_lock, select_loser_write_handed_over_at_the_same_moment_is_unlocked) {
-    FAIL() << "does not compile: corio::select()/timeout() over an await whose result has no "
-              "default constructor (select.hpp resume_winner default-constructs the result variant)";
+    FAIL()
+        << "does not compile: corio::select()/timeout() over an await whose result has no "
+           "default constructor (select.hpp resume_winner default-constructs the result variant)";
 }
 #endif
 
@@ -390,7 +395,8 @@ TEST(rw_lock, runtime_shutdown_with_parked_readers_and_writers_frees_them) {
     }
     EXPECT_EQ(live.load(), 0);
     held.reset();
-    EXPECT_TRUE(l.try_write().has_value()) << "a cancelled waiter was left in the queue or holds the lock";
+    EXPECT_TRUE(l.try_write().has_value())
+        << "a cancelled waiter was left in the queue or holds the lock";
 }
 
 // ---------------------------------------------------------------- stress

@@ -275,7 +275,8 @@ TEST(semaphore, cancelled_head_waiter_lets_a_satisfiable_waiter_behind_it_procee
         bool proceeded = co_await yield_until([&] { return !order.empty(); }, 1000);
         EXPECT_TRUE(proceeded) << "3 permits are free and the only waiter wants 1, yet it is "
                                   "still parked (waiters() = "
-                               << sem.waiters() << ", available = " << sem.available_permits() << ")";
+                               << sem.waiters() << ", available = " << sem.available_permits()
+                               << ")";
         if (!proceeded) sem.release(1);  // unblock it so the test can finish
         co_await small;
         EXPECT_EQ(order, (std::vector<int>{1}));
@@ -327,7 +328,8 @@ TEST(semaphore, select_loser_acquire_gives_back_a_permit_granted_at_the_same_mom
                 auto r = co_await corio::select(sem.acquire(), n.notified());
                 co_return r.index();  // a won permit is dropped here
             });
-            EXPECT_TRUE(co_await yield_until([&] { return sem.waiters() == 1 && n.waiters() == 1; }));
+            EXPECT_TRUE(
+                co_await yield_until([&] { return sem.waiters() == 1 && n.waiters() == 1; }));
             sem.release(1);
             n.notify_one();
             std::size_t winner = co_await h;
@@ -362,7 +364,8 @@ TEST(semaphore, select_loser_acquire_gives_back_a_permit_granted_as_the_sleep_fi
                 auto r = co_await corio::select(sem.acquire(), corio::sleep_until(deadline));
                 co_return r.index();
             });
-            EXPECT_TRUE(co_await yield_until([&] { return sem.waiters() == 1 || h.is_finished(); }));
+            EXPECT_TRUE(
+                co_await yield_until([&] { return sem.waiters() == 1 || h.is_finished(); }));
             std::this_thread::sleep_until(deadline + 3ms);  // let the timer come due
             sem.release(1);
             std::size_t winner = co_await h;

@@ -191,9 +191,13 @@ corio::task<> jobs_stress(int jobs) {
 
 }  // namespace
 
-TEST(wait_group, stress_wait_returns_after_every_job_on_two_workers) { run_mt(jobs_stress(20'000), 2); }
+TEST(wait_group, stress_wait_returns_after_every_job_on_two_workers) {
+    run_mt(jobs_stress(20'000), 2);
+}
 
-TEST(wait_group, stress_wait_returns_after_every_job_on_four_workers) { run_mt(jobs_stress(20'000), 4); }
+TEST(wait_group, stress_wait_returns_after_every_job_on_four_workers) {
+    run_mt(jobs_stress(20'000), 4);
+}
 
 TEST(wait_group, stress_wait_returns_after_every_job_under_shuffled_scheduling) {
     for (std::uint64_t seed : {5ull, 55ull, 555ull}) {

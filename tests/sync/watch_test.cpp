@@ -76,7 +76,8 @@ TEST(watch, intermediate_values_are_skipped) {
         for (int i = 1; i <= 10; ++i) tx.send(int(i));
         EXPECT_TRUE(co_await rx.changed());
         EXPECT_EQ(rx.borrow(), 10);
-        EXPECT_FALSE(rx.has_changed()) << "ten sends are one change for a receiver that was not looking";
+        EXPECT_FALSE(rx.has_changed())
+            << "ten sends are one change for a receiver that was not looking";
     }());
 }
 
@@ -127,10 +128,11 @@ TEST(watch, one_send_wakes_every_watcher) {
         std::atomic<int> saw{0};
         std::vector<corio::join_handle<void>> hs;
         for (auto& r : rxs) {
-            hs.push_back(corio::spawn([](corio::watch::receiver<int>* rr, std::atomic<int>* s) -> corio::task<> {
-                bool changed = co_await rr->changed();
-                if (changed && rr->borrow() == 42) ++*s;
-            }(&r, &saw)));
+            hs.push_back(corio::spawn(
+                [](corio::watch::receiver<int>* rr, std::atomic<int>* s) -> corio::task<> {
+                    bool changed = co_await rr->changed();
+                    if (changed && rr->borrow() == 42) ++*s;
+                }(&r, &saw)));
         }
         for (int i = 0; i < 20; ++i) co_await corio::yield_now();
         tx.send(42);
@@ -197,17 +199,19 @@ TEST(watch, select_loser_changed_leaves_a_change_made_at_the_same_moment_unseen)
         for (int iter = 0; iter < 200; ++iter) {
             auto [tx, rx] = corio::watch::channel<int>(0);
             corio::notify other;
-            auto h = corio::spawn([](corio::watch::receiver<int>* r, corio::notify* o) -> corio::task<std::size_t> {
-                auto res = co_await corio::select(r->changed(), o->notified());
-                co_return res.index();
-            }(&rx, &other));
+            auto h = corio::spawn(
+                [](corio::watch::receiver<int>* r, corio::notify* o) -> corio::task<std::size_t> {
+                    auto res = co_await corio::select(r->changed(), o->notified());
+                    co_return res.index();
+                }(&rx, &other));
             for (int i = 0; i < 3; ++i) co_await corio::yield_now();
             tx.send(int(iter + 1));
             other.notify_one();
             std::size_t winner = co_await h;
             if (winner == 1) {
                 ++other_won;
-                EXPECT_TRUE(rx.has_changed()) << "iteration " << iter << ": the losing changed() consumed the change";
+                EXPECT_TRUE(rx.has_changed())
+                    << "iteration " << iter << ": the losing changed() consumed the change";
             } else {
                 ++changed_won;
                 EXPECT_FALSE(rx.has_changed());
@@ -236,7 +240,8 @@ TEST(watch, runtime_shutdown_with_parked_watchers_frees_them) {
                         } g;
                         (void)co_await r.changed();
                         ADD_FAILURE() << "nothing changes";
-                    }(s.subscribe())).detach();
+                    }(s.subscribe()))
+                        .detach();
                 }
                 for (int i = 0; i < 5; ++i) co_await corio::yield_now();
                 EXPECT_EQ(tasks_alive.load(), 5);

@@ -144,14 +144,12 @@ TEST(join_handle, destroying_the_handle_detaches_and_the_task_runs_to_completion
         {
             auto h = corio::spawn([](corio::semaphore& g2, corio::semaphore& d2,
                                      std::atomic<int>& e2) -> corio::task<> {
-                {
-                    auto permit = co_await g2.acquire();
-                }
+                { auto permit = co_await g2.acquire(); }
                 e2 = 1;
                 d2.release();
             }(g, d, e));
             EXPECT_FALSE(h.is_finished());  // it cannot pass the gate yet
-        }  // the handle dies here: the task is detached
+        }                                   // the handle dies here: the task is detached
         g.release();
         auto permit = co_await d.acquire();
         EXPECT_EQ(e.load(), 1);
@@ -164,14 +162,12 @@ TEST(join_handle, detach_leaves_an_empty_handle_and_the_task_keeps_running) {
     corio::semaphore done{0};
     std::atomic<int> effect{0};
     run_ct([](corio::semaphore& g, corio::semaphore& d, std::atomic<int>& e) -> corio::task<> {
-        auto h = corio::spawn([](corio::semaphore& g2, corio::semaphore& d2,
-                                 std::atomic<int>& e2) -> corio::task<> {
-            {
-                auto permit = co_await g2.acquire();
-            }
-            e2 = 2;
-            d2.release();
-        }(g, d, e));
+        auto h = corio::spawn(
+            [](corio::semaphore& g2, corio::semaphore& d2, std::atomic<int>& e2) -> corio::task<> {
+                { auto permit = co_await g2.acquire(); }
+                e2 = 2;
+                d2.release();
+            }(g, d, e));
         EXPECT_NE(h.id(), 0u);
         h.detach();
         EXPECT_FALSE(h);
@@ -236,19 +232,19 @@ TEST(join_handle, abort_while_parked_in_semaphore_acquire_throws_cancelled_and_r
     probe p;
     corio::semaphore parked{0};
     corio::semaphore never{0};
-    bool cancelled = run_ct([](probe& pr, corio::semaphore& pk,
-                               corio::semaphore& nv) -> corio::task<bool> {
-        auto h = corio::spawn(acquirer(pr, pk, nv));
-        auto permit = co_await pk.acquire();
-        EXPECT_EQ(nv.waiters(), 1u) << "the child should be queued on the semaphore";
-        h.abort();
-        try {
-            co_await h;
-        } catch (const corio::cancelled_error&) {
-            co_return true;
-        }
-        co_return false;
-    }(p, parked, never));
+    bool cancelled =
+        run_ct([](probe& pr, corio::semaphore& pk, corio::semaphore& nv) -> corio::task<bool> {
+            auto h = corio::spawn(acquirer(pr, pk, nv));
+            auto permit = co_await pk.acquire();
+            EXPECT_EQ(nv.waiters(), 1u) << "the child should be queued on the semaphore";
+            h.abort();
+            try {
+                co_await h;
+            } catch (const corio::cancelled_error&) {
+                co_return true;
+            }
+            co_return false;
+        }(p, parked, never));
     EXPECT_TRUE(cancelled);
     EXPECT_EQ(p.passed_await.load(), 0);
     EXPECT_EQ(p.constructed.load(), 1);
@@ -262,19 +258,19 @@ TEST(join_handle, abort_while_parked_in_semaphore_acquire_multi_thread) {
     probe p;
     corio::semaphore parked{0};
     corio::semaphore never{0};
-    bool cancelled = run_mt([](probe& pr, corio::semaphore& pk,
-                               corio::semaphore& nv) -> corio::task<bool> {
-        auto h = corio::spawn(acquirer(pr, pk, nv));
-        auto permit = co_await pk.acquire();
-        co_await yield_times(20);
-        h.abort();
-        try {
-            co_await h;
-        } catch (const corio::cancelled_error&) {
-            co_return true;
-        }
-        co_return false;
-    }(p, parked, never));
+    bool cancelled =
+        run_mt([](probe& pr, corio::semaphore& pk, corio::semaphore& nv) -> corio::task<bool> {
+            auto h = corio::spawn(acquirer(pr, pk, nv));
+            auto permit = co_await pk.acquire();
+            co_await yield_times(20);
+            h.abort();
+            try {
+                co_await h;
+            } catch (const corio::cancelled_error&) {
+                co_return true;
+            }
+            co_return false;
+        }(p, parked, never));
     EXPECT_TRUE(cancelled);
     EXPECT_EQ(p.passed_await.load(), 0);
     EXPECT_EQ(p.constructed.load(), 1);
@@ -410,9 +406,7 @@ TEST(join_handle, is_finished_is_false_until_the_task_completes) {
     corio::semaphore gate{0};
     int v = run_mt([](corio::semaphore& g) -> corio::task<int> {
         auto h = corio::spawn([](corio::semaphore& g2) -> corio::task<int> {
-            {
-                auto permit = co_await g2.acquire();
-            }
+            { auto permit = co_await g2.acquire(); }
             co_return 3;
         }(g));
         co_await yield_times(50);
@@ -487,19 +481,17 @@ TEST(join_handle, awaiting_from_a_cancelled_task_throws_and_the_target_keeps_run
     std::atomic<int> effect{0};
     run_mt([](corio::semaphore& g, corio::semaphore& d, corio::semaphore& wp,
               std::atomic<int>& e) -> corio::task<> {
-        auto target = corio::spawn([](corio::semaphore& g2, corio::semaphore& d2,
-                                      std::atomic<int>& e2) -> corio::task<> {
-            {
-                auto permit = co_await g2.acquire();
-            }
-            e2 = 1;
-            d2.release();
-        }(g, d, e));
-        auto waiter = corio::spawn([](corio::join_handle<void> t,
-                                      corio::semaphore& wp2) -> corio::task<> {
-            wp2.release();
-            co_await t;  // parks: the target waits for the gate
-        }(std::move(target), wp));
+        auto target = corio::spawn(
+            [](corio::semaphore& g2, corio::semaphore& d2, std::atomic<int>& e2) -> corio::task<> {
+                { auto permit = co_await g2.acquire(); }
+                e2 = 1;
+                d2.release();
+            }(g, d, e));
+        auto waiter =
+            corio::spawn([](corio::join_handle<void> t, corio::semaphore& wp2) -> corio::task<> {
+                wp2.release();
+                co_await t;  // parks: the target waits for the gate
+            }(std::move(target), wp));
         auto permit = co_await wp.acquire();
         co_await yield_times(10);
         waiter.abort();
@@ -576,13 +568,13 @@ TEST(join_handle, spawn_callable_keeps_captures_alive_multi_thread) {
         std::vector<corio::join_handle<std::size_t>> hs;
         for (int i = 0; i < 64; ++i) {
             auto lambda = [text = std::string(100 + std::size_t(i), 'y'),
-                           shared = std::make_shared<std::size_t>(std::size_t(i))]()
-                -> corio::task<std::size_t> {
+                           shared = std::make_shared<std::size_t>(
+                               std::size_t(i))]() -> corio::task<std::size_t> {
                 co_await corio::sleep(2ms);
                 co_return text.size() + *shared;
             };
             hs.push_back(corio::spawn(lambda));  // an lvalue: copied into the task
-        }  // every lambda object is gone
+        }                                        // every lambda object is gone
         std::size_t sum = 0;
         for (auto& h : hs) sum += co_await h;
         co_return sum;
@@ -601,7 +593,7 @@ TEST(join_handle, spawn_callable_with_args_stores_the_args_by_value) {
                std::string temp) -> corio::task<bool> {
                 co_await corio::sleep(3ms);
                 // `str` refers to the task's own copy, not to the caller's string.
-                co_return str == "hello" && &str != original && num == 5 &&
+                co_return str == "hello" && &str != original&& num == 5 &&
                     temp == std::string(300, 't');
             },
             s, n, &s, std::string(300, 't'));  // the last argument is a dying temporary

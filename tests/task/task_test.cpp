@@ -41,7 +41,9 @@ struct counted {
     ~counted() { ++destroyed; }
 };
 
-corio::task<int> answer() { co_return 42; }
+corio::task<int> answer() {
+    co_return 42;
+}
 corio::task<int> twice() {
     int a = co_await answer();
     co_return a * 2;

@@ -84,14 +84,16 @@ task<> sleep_and_measure(early_stats* st, unsigned seed, int count) {
         co_await corio::sleep(d);
         auto elapsed = clock::now() - t0;
         if (elapsed < d) st->early.fetch_add(1);
-        atomic_min(st->min_slack_ns, std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed - d).count());
+        atomic_min(st->min_slack_ns,
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed - d).count());
         st->sleeps.fetch_add(1);
 
         auto deadline = clock::now() + std::chrono::microseconds(rng() % 30'001);
         co_await corio::sleep_until(deadline);
         auto now = clock::now();
         if (now < deadline) st->early.fetch_add(1);
-        atomic_min(st->min_slack_ns, std::chrono::duration_cast<std::chrono::nanoseconds>(now - deadline).count());
+        atomic_min(st->min_slack_ns,
+                   std::chrono::duration_cast<std::chrono::nanoseconds>(now - deadline).count());
         st->sleeps.fetch_add(1);
     }
 }
@@ -165,11 +167,12 @@ task<bool> deadline_order_body(order_log* log, int n, unsigned seed) {
     for (auto& k : offsets) k = int(rng() % 60);
     const auto base = clock::now() + 300ms;
     std::vector<corio::join_handle<void>> hs;
-    for (int k : offsets) hs.push_back(corio::spawn(record_after(base + std::chrono::milliseconds(k), k, log)));
+    for (int k : offsets)
+        hs.push_back(corio::spawn(record_after(base + std::chrono::milliseconds(k), k, log)));
     bool all_parked = co_await yield_until([n] { return pending_timers() == std::size_t(n); });
     bool before_base = clock::now() < base;
     for (auto& h : hs) co_await h;
-    co_return all_parked && before_base;
+    co_return all_parked&& before_base;
 }
 
 void expect_completed_in_deadline_order(order_log& log, int n) {
@@ -339,9 +342,12 @@ TEST(time, aborting_sleeps_at_every_wheel_level_is_prompt) {
                    std::chrono::duration_cast<clock::duration>(30min),
                    std::chrono::duration_cast<clock::duration>(48h),
                    std::chrono::duration_cast<clock::duration>(std::chrono::hours(24 * 300))}) {
-        SCOPED_TRACE(::testing::Message() << "sleep of " << std::chrono::duration_cast<std::chrono::milliseconds>(d).count() << " ms");
+        SCOPED_TRACE(::testing::Message()
+                     << "sleep of "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(d).count() << " ms");
         std::atomic<bool> destroyed{false};
-        expect_prompt_cancellation(run_mt(abort_parked_sleep(sleep_for_long(d, &destroyed), &destroyed)));
+        expect_prompt_cancellation(
+            run_mt(abort_parked_sleep(sleep_for_long(d, &destroyed), &destroyed)));
     }
 }
 
@@ -366,19 +372,23 @@ task<bool> far_sleep_does_not_block_near_timers(std::atomic<bool>* destroyed) {
         threw = true;
     }
     EXPECT_EQ(pending_timers(), 0u);
-    co_return parked && threw;
+    co_return parked&& threw;
 }
 
-TEST(time, sleep_longer_than_the_wheel_span_neither_blocks_other_timers_nor_cancellation_multi_thread) {
+TEST(time,
+     sleep_longer_than_the_wheel_span_neither_blocks_other_timers_nor_cancellation_multi_thread) {
     std::atomic<bool> destroyed{false};
-    EXPECT_TRUE(run_mt_within(std::chrono::seconds(10), far_sleep_does_not_block_near_timers(&destroyed),
+    EXPECT_TRUE(run_mt_within(std::chrono::seconds(10),
+                              far_sleep_does_not_block_near_timers(&destroyed),
                               "a runtime with a sleep longer than the wheel span"));
     EXPECT_TRUE(destroyed.load());
 }
 
-TEST(time, sleep_longer_than_the_wheel_span_neither_blocks_other_timers_nor_cancellation_current_thread) {
+TEST(time,
+     sleep_longer_than_the_wheel_span_neither_blocks_other_timers_nor_cancellation_current_thread) {
     std::atomic<bool> destroyed{false};
-    EXPECT_TRUE(run_ct_within(std::chrono::seconds(10), far_sleep_does_not_block_near_timers(&destroyed),
+    EXPECT_TRUE(run_ct_within(std::chrono::seconds(10),
+                              far_sleep_does_not_block_near_timers(&destroyed),
                               "a runtime with a sleep longer than the wheel span"));
     EXPECT_TRUE(destroyed.load());
 }
@@ -440,7 +450,7 @@ task<bool> cancelled_task_sleep_throws_at_once(std::atomic<int>* thrown) {
         co_await h;  // the task swallowed the cancellation: either outcome is fine here
     } catch (const corio::cancelled_error&) {
     }
-    co_return parked && pending_timers() == 0;
+    co_return parked&& pending_timers() == 0;
 }
 
 TEST(time, cancellation_is_sticky_for_later_sleeps_in_the_same_task) {
@@ -507,14 +517,16 @@ TEST(time, interval_ticks_are_spaced_by_at_least_the_period) {
     constexpr auto period = std::chrono::duration_cast<clock::duration>(15ms);
     for (bool multi : {true, false}) {
         SCOPED_TRACE(multi ? "multi-thread" : "current-thread");
-        auto [start, log] = multi ? run_mt(interval_from_now(period, 8)) : run_ct(interval_from_now(period, 8));
+        auto [start, log] =
+            multi ? run_mt(interval_from_now(period, 8)) : run_ct(interval_from_now(period, 8));
         ASSERT_EQ(log.scheduled.size(), 8u);
         EXPECT_LT(log.completed[0] - start, period) << "the first tick was not immediate";
         for (std::size_t i = 0; i < log.scheduled.size(); ++i) {
             SCOPED_TRACE(::testing::Message() << "tick " << i);
             EXPECT_EQ(log.scheduled[i], start + period * static_cast<int>(i));
             // Tick i never completes before i periods after the first (scheduled) tick.
-            EXPECT_GE(log.completed[i] - start, period * static_cast<int>(i)) << "a tick came early";
+            EXPECT_GE(log.completed[i] - start, period * static_cast<int>(i))
+                << "a tick came early";
             if (i > 0) {
                 EXPECT_GE(log.scheduled[i] - log.scheduled[i - 1], period);
             }
@@ -562,7 +574,8 @@ TEST(time, interval_burst_fires_missed_ticks_at_once_then_keeps_the_schedule) {
         // The ticks keep the original schedule: start + P, + 2P, + 3P (missed), + 4P, + 5P.
         for (int i = 0; i < 5; ++i) EXPECT_EQ(s[i], run.start + kPeriod * (i + 1)) << "tick " << i;
         // The three missed ticks complete at once (no waiting for anything).
-        EXPECT_LT(run.log.completed[2] - run.blocked_until, 2 * kPeriod) << "missed ticks were not burst";
+        EXPECT_LT(run.log.completed[2] - run.blocked_until, 2 * kPeriod)
+            << "missed ticks were not burst";
         // The others wait for their time.
         EXPECT_GE(run.log.completed[3], s[3]);
         EXPECT_GE(run.log.completed[4], s[4]);
@@ -647,7 +660,7 @@ task<bool> abort_interval_tick() {
     } catch (const corio::cancelled_error&) {
         threw = true;
     }
-    co_return parked && threw && pending_timers() == 0;
+    co_return parked&& threw&& pending_timers() == 0;
 }
 
 TEST(time, interval_tick_is_a_cancellation_point) {
@@ -668,7 +681,8 @@ task<std::size_t> many_timers(int n, std::atomic<int>* done, std::atomic<int>* e
     std::vector<corio::join_handle<void>> hs;
     hs.reserve(std::size_t(n));
     std::mt19937 rng(99);
-    for (int i = 0; i < n; ++i) hs.push_back(corio::spawn(short_sleep(done, early, 1 + int(rng() % 50))));
+    for (int i = 0; i < n; ++i)
+        hs.push_back(corio::spawn(short_sleep(done, early, 1 + int(rng() % 50))));
     for (auto& h : hs) co_await h;
     co_return pending_timers();
 }

@@ -23,6 +23,9 @@
 
 #include "test_support.hpp"
 
+// These tests assert source lines (spawn and await sites): formatting must not move them.
+// clang-format off
+
 using namespace std::chrono_literals;
 using corio::testing::watchdog;
 

@@ -11,8 +11,8 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -39,7 +39,9 @@ using corio::testing::watchdog;
 
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
+bool contains(const std::string& hay, const std::string& needle) {
+    return hay.find(needle) != std::string::npos;
+}
 
 corio::runtime_options opts(unsigned workers = 2) {
     corio::runtime_options o;
@@ -75,7 +77,9 @@ corio::task<> yields(int n) {
     for (int i = 0; i < n; ++i) co_await corio::yield_now();
 }
 
-corio::task<> parks_forever() { co_await corio::sleep(1h); }
+corio::task<> parks_forever() {
+    co_await corio::sleep(1h);
+}
 
 template <class T>
 corio::task<> join(corio::join_handle<T> h) {
@@ -91,7 +95,8 @@ TEST(metrics, polls_grow_with_the_work_done) {
     ASSERT_EQ(before.workers.size(), 2u);
     rt.block_on(yields(500));
     auto after = rt.metrics();
-    EXPECT_GE(total(after, &corio::worker_metrics::polls), total(before, &corio::worker_metrics::polls) + 500)
+    EXPECT_GE(total(after, &corio::worker_metrics::polls),
+              total(before, &corio::worker_metrics::polls) + 500)
         << "each yield is a poll";
     auto ct = corio::runtime::current_thread(opts(1));
     ct.block_on(yields(200));
@@ -119,11 +124,13 @@ TEST(metrics, an_idle_worker_steals_from_a_busy_one) {
     corio::runtime rt{opts()};
     // One task spawns many short CPU-bound tasks into its worker's queue; the other worker
     // has nothing and steals. (A few rounds, in case the first is too quick to need it.)
-    for (int round = 0; round < 10 && total(rt.metrics(), &corio::worker_metrics::steals) == 0; ++round)
+    for (int round = 0; round < 10 && total(rt.metrics(), &corio::worker_metrics::steals) == 0;
+         ++round)
         rt.block_on(spawns_many_spinners(200));
     auto m = rt.metrics();
     EXPECT_GT(total(m, &corio::worker_metrics::steals), 0u);
-    EXPECT_GE(total(m, &corio::worker_metrics::stolen_tasks), total(m, &corio::worker_metrics::steals))
+    EXPECT_GE(total(m, &corio::worker_metrics::stolen_tasks),
+              total(m, &corio::worker_metrics::steals))
         << "each steal takes at least one task";
 }
 
@@ -153,10 +160,13 @@ TEST(metrics, pending_timers_counts_sleeping_tasks) {
     EXPECT_EQ(rt.metrics().pending_timers, 0u);
     std::vector<corio::join_handle<void>> hs;
     for (int i = 0; i < 3; ++i) hs.push_back(rt.spawn(parks_forever()));
-    for (auto& h : hs) ASSERT_TRUE(eventually([&] { return has_status(rt, h.id(), corio::task_status::waiting); }));
+    for (auto& h : hs)
+        ASSERT_TRUE(
+            eventually([&] { return has_status(rt, h.id(), corio::task_status::waiting); }));
     EXPECT_EQ(rt.metrics().pending_timers, 3u);
     for (auto& h : hs) h.abort();  // a cancelled sleep withdraws its timer
-    EXPECT_TRUE(eventually([&] { return rt.metrics().pending_timers == 0; })) << rt.metrics().pending_timers;
+    EXPECT_TRUE(eventually([&] { return rt.metrics().pending_timers == 0; }))
+        << rt.metrics().pending_timers;
 }
 
 corio::task<> opens_sockets(std::vector<std::uint64_t>* seen) {
@@ -218,7 +228,8 @@ TEST(metrics, idle_workers_park) {
     EXPECT_TRUE(eventually([&] {
         auto m = rt.metrics();
         return m.workers[0].parks > 0 && m.workers[1].parks > 0;
-    })) << "parks: " << rt.metrics().workers[0].parks << ", " << rt.metrics().workers[1].parks;
+    })) << "parks: "
+        << rt.metrics().workers[0].parks << ", " << rt.metrics().workers[1].parks;
 }
 
 corio::task<> spins_for(std::chrono::milliseconds d) {
@@ -231,12 +242,15 @@ corio::task<> spins_for(std::chrono::milliseconds d) {
 TEST(metrics, busy_time_grows_while_a_worker_works) {
     watchdog wd(60s);
     corio::runtime rt{opts()};
-    ASSERT_TRUE(eventually([&] { return total(rt.metrics(), &corio::worker_metrics::parks) >= 2; }));
+    ASSERT_TRUE(
+        eventually([&] { return total(rt.metrics(), &corio::worker_metrics::parks) >= 2; }));
     std::uint64_t before = total(rt.metrics(), &corio::worker_metrics::busy_ns);
     rt.block_on(spins_for(30ms));
     // Busy time is added when a worker parks again.
-    EXPECT_TRUE(eventually([&] { return total(rt.metrics(), &corio::worker_metrics::busy_ns) >= before + 30'000'000; }))
-        << "busy_ns grew by " << total(rt.metrics(), &corio::worker_metrics::busy_ns) - before;
+    EXPECT_TRUE(eventually([&] {
+        return total(rt.metrics(), &corio::worker_metrics::busy_ns) >= before + 30'000'000;
+    })) << "busy_ns grew by "
+        << total(rt.metrics(), &corio::worker_metrics::busy_ns) - before;
 }
 
 // ---------------------------------------------------------------- poll-time histogram
@@ -249,7 +263,8 @@ corio::task<> slow_then_fast() {
 
 void expect_histogram_shape(const corio::runtime_metrics& m) {
     ASSERT_EQ(m.poll_time_bounds_ns.size(), 21u);
-    ASSERT_EQ(m.poll_time_counts.size(), m.poll_time_bounds_ns.size() + 1) << "one more bucket: the rest";
+    ASSERT_EQ(m.poll_time_counts.size(), m.poll_time_bounds_ns.size() + 1)
+        << "one more bucket: the rest";
     EXPECT_EQ(m.poll_time_bounds_ns.front(), 1'000u);
     for (std::size_t i = 1; i < m.poll_time_bounds_ns.size(); ++i)
         EXPECT_EQ(m.poll_time_bounds_ns[i], 2 * m.poll_time_bounds_ns[i - 1]);
@@ -263,12 +278,14 @@ TEST(metrics, the_poll_time_histogram_counts_every_poll_on_a_current_thread_runt
     rt.block_on(slow_then_fast());
     auto m = rt.metrics();
     expect_histogram_shape(m);
-    std::uint64_t sum = std::accumulate(m.poll_time_counts.begin(), m.poll_time_counts.end(), std::uint64_t{0});
+    std::uint64_t sum =
+        std::accumulate(m.poll_time_counts.begin(), m.poll_time_counts.end(), std::uint64_t{0});
     EXPECT_EQ(sum, total(m, &corio::worker_metrics::polls));
     EXPECT_GE(sum, 102u);
     // The 3 ms poll lands at or above the [2.048 ms, 4.096 ms) bucket.
     ASSERT_EQ(m.poll_time_bounds_ns[11], 2'048'000u);
-    std::uint64_t slow = std::accumulate(m.poll_time_counts.begin() + 12, m.poll_time_counts.end(), std::uint64_t{0});
+    std::uint64_t slow = std::accumulate(m.poll_time_counts.begin() + 12, m.poll_time_counts.end(),
+                                         std::uint64_t{0});
     EXPECT_GE(slow, 1u);
 }
 
@@ -282,10 +299,12 @@ TEST(metrics, the_poll_time_histogram_counts_every_poll_on_a_multi_thread_runtim
     std::uint64_t sum = 0, polls = 0;
     EXPECT_TRUE(eventually([&] {
         auto m = rt.metrics();
-        sum = std::accumulate(m.poll_time_counts.begin(), m.poll_time_counts.end(), std::uint64_t{0});
+        sum =
+            std::accumulate(m.poll_time_counts.begin(), m.poll_time_counts.end(), std::uint64_t{0});
         polls = total(m, &corio::worker_metrics::polls);
         return sum == polls;
-    })) << sum << " polls in the histogram, " << polls << " counted";
+    })) << sum
+        << " polls in the histogram, " << polls << " counted";
     auto m = rt.metrics();
     expect_histogram_shape(m);
     EXPECT_GE(sum, 102u);
@@ -316,7 +335,8 @@ std::vector<sample> parse_prometheus(const std::string& text) {
     std::map<std::string, std::string> types;
     std::set<std::string> helps;
     static const std::regex help(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) \S.*)");
-    static const std::regex type(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
+    static const std::regex type(
+        R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped))");
     static const std::regex line(R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? (\S+))");
     static const std::regex label(R"(([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)\"(,|$))");
     EXPECT_TRUE(text.ends_with("\n")) << "the last line ends with a newline";
@@ -340,7 +360,8 @@ std::vector<sample> parse_prometheus(const std::string& text) {
         sample s;
         s.name = m[1];
         std::string labels = m[3];
-        for (auto it = std::sregex_iterator(labels.begin(), labels.end(), label); it != std::sregex_iterator(); ++it)
+        for (auto it = std::sregex_iterator(labels.begin(), labels.end(), label);
+             it != std::sregex_iterator(); ++it)
             s.labels[(*it)[1]] = (*it)[2];
         std::string v = m[4];
         if (v == "+Inf") {
@@ -356,7 +377,8 @@ std::vector<sample> parse_prometheus(const std::string& text) {
         std::string family = s.name;
         if (!types.count(family)) {
             for (const char* suffix : {"_bucket", "_count", "_sum"})
-                if (family.ends_with(suffix) && types.count(family.substr(0, family.size() - std::strlen(suffix))))
+                if (family.ends_with(suffix) &&
+                    types.count(family.substr(0, family.size() - std::strlen(suffix))))
                     family = family.substr(0, family.size() - std::strlen(suffix));
         }
         EXPECT_TRUE(types.count(family)) << "sample before its TYPE line: " << l;
@@ -374,8 +396,18 @@ const sample* find_sample(const std::vector<sample>& ss, const std::string& name
 
 TEST(prometheus, to_prometheus_writes_help_type_and_samples_for_every_field) {
     corio::runtime_metrics m;
-    m.workers.push_back({.polls = 7, .steals = 1, .stolen_tasks = 3, .parks = 2, .busy_ns = 1'500'000'000, .local_queue_depth = 4});
-    m.workers.push_back({.polls = 9, .steals = 0, .stolen_tasks = 0, .parks = 5, .busy_ns = 250'000, .local_queue_depth = 0});
+    m.workers.push_back({.polls = 7,
+                         .steals = 1,
+                         .stolen_tasks = 3,
+                         .parks = 2,
+                         .busy_ns = 1'500'000'000,
+                         .local_queue_depth = 4});
+    m.workers.push_back({.polls = 9,
+                         .steals = 0,
+                         .stolen_tasks = 0,
+                         .parks = 5,
+                         .busy_ns = 250'000,
+                         .local_queue_depth = 0});
     m.injection_queue_depth = 6;
     m.live_tasks = 5;
     m.spawned_tasks = 12;
@@ -445,8 +477,11 @@ TEST(prometheus, a_live_runtimes_metrics_parse_and_agree_with_metrics) {
     ASSERT_NE(timers, nullptr) << text;
     EXPECT_EQ(timers->value, 1.0);
     for (int w = 0; w < 2; ++w)
-        EXPECT_NE(find_sample(ss, "corio_worker_polls_total", {{"worker", std::to_string(w)}}), nullptr) << text;
-    EXPECT_NE(find_sample(ss, "corio_poll_duration_seconds_bucket", {{"le", "+Inf"}}), nullptr) << text;
+        EXPECT_NE(find_sample(ss, "corio_worker_polls_total", {{"worker", std::to_string(w)}}),
+                  nullptr)
+            << text;
+    EXPECT_NE(find_sample(ss, "corio_poll_duration_seconds_bucket", {{"le", "+Inf"}}), nullptr)
+        << text;
 }
 
 // ---------------------------------------------------------------- the HTTP endpoint
@@ -459,7 +494,8 @@ struct http_reply {
 
 // GET http://<address><path> with curl.
 http_reply curl_get(const std::string& address, const std::string& path) {
-    std::string cmd = "curl -s --max-time 20 -o - -w '\\n%{http_code} %{content_type}' 'http://" + address + path + "'";
+    std::string cmd = "curl -s --max-time 20 -o - -w '\\n%{http_code} %{content_type}' 'http://" +
+                      address + path + "'";
     http_reply r;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) return r;
@@ -479,7 +515,8 @@ http_reply curl_get(const std::string& address, const std::string& path) {
 
 TEST(metrics_server, serves_metrics_dump_and_dump_json_over_http) {
     watchdog wd(60s);
-    ASSERT_EQ(std::system("curl --version >/dev/null 2>&1"), 0) << "curl is needed (scripts/install-deps.sh)";
+    ASSERT_EQ(std::system("curl --version >/dev/null 2>&1"), 0)
+        << "curl is needed (scripts/install-deps.sh)";
     corio::runtime_options o = opts();
     o.metrics_address = "127.0.0.1:0";
     corio::runtime rt{o};
@@ -500,7 +537,8 @@ TEST(metrics_server, serves_metrics_dump_and_dump_json_over_http) {
     http_reply dump = curl_get(address, "/dump");
     EXPECT_EQ(dump.code, 200);
     EXPECT_TRUE(dump.body.starts_with("corio runtime: 1 live task, 2 workers")) << dump.body;
-    EXPECT_TRUE(contains(dump.body, "task " + std::to_string(h.id()) + " \"scraped\" [waiting]")) << dump.body;
+    EXPECT_TRUE(contains(dump.body, "task " + std::to_string(h.id()) + " \"scraped\" [waiting]"))
+        << dump.body;
 
     http_reply json = curl_get(address, "/dump.json");
     EXPECT_EQ(json.code, 200);
@@ -528,13 +566,16 @@ std::pair<int, int> listen_somewhere() {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd, 8) != 0) return {-1, 0};
+    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(fd, 8) != 0)
+        return {-1, 0};
     socklen_t len = sizeof a;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
     return {fd, ntohs(a.sin_port)};
 }
 
-TEST(metrics_server, an_address_in_use_makes_the_current_thread_runtime_constructor_throw_system_error) {
+TEST(metrics_server,
+     an_address_in_use_makes_the_current_thread_runtime_constructor_throw_system_error) {
     watchdog wd(60s);
     auto [fd, port] = listen_somewhere();
     ASSERT_GE(fd, 0);
@@ -549,7 +590,8 @@ TEST(metrics_server, an_address_in_use_makes_the_current_thread_runtime_construc
     ::close(fd);
 }
 
-TEST(metrics_server, an_address_in_use_makes_the_multi_thread_runtime_constructor_throw_system_error) {
+TEST(metrics_server,
+     an_address_in_use_makes_the_multi_thread_runtime_constructor_throw_system_error) {
     watchdog wd(60s);
     auto [fd, port] = listen_somewhere();
     ASSERT_GE(fd, 0);

@@ -38,18 +38,20 @@ struct poller_stats {
 };
 
 struct context {
-    task_header* current = nullptr;      // root task being polled on this thread
-    scheduler_core* scheduler = nullptr; // runtime this thread belongs to (while it serves it)
-    void* worker = nullptr;              // scheduler-specific state of this thread
-    bool runs_tasks = false;             // a worker, a block_on thread, a shutdown: no block_on here
-    std::coroutine_handle<> next{};      // trampoline: resume this after the current resume returns
+    task_header* current = nullptr;       // root task being polled on this thread
+    scheduler_core* scheduler = nullptr;  // runtime this thread belongs to (while it serves it)
+    void* worker = nullptr;               // scheduler-specific state of this thread
+    bool runs_tasks = false;         // a worker, a block_on thread, a shutdown: no block_on here
+    std::coroutine_handle<> next{};  // trampoline: resume this after the current resume returns
     int budget = kPollBudget;
-    poller_stats* stats = nullptr;       // this thread's counters, if it is a poller
+    poller_stats* stats = nullptr;  // this thread's counters, if it is a poller
 };
 
 inline thread_local constinit context tls_context{};
 
-inline task_header* current_task() noexcept { return tls_context.current; }
+inline task_header* current_task() noexcept {
+    return tls_context.current;
+}
 
 // The id of the task polled on this thread, or 0 outside a task.
 inline std::uint64_t current_task_id() noexcept {
@@ -64,7 +66,9 @@ inline bool cancel_requested() noexcept {
 }
 
 // Spends one unit of the poll budget; false means "yield before completing this await".
-inline bool consume_budget() noexcept { return --tls_context.budget > 0 || !tls_context.current; }
+inline bool consume_budget() noexcept {
+    return --tls_context.budget > 0 || !tls_context.current;
+}
 
 // GCC 12 makes symmetric transfer a tail call only at -O2 without sanitizers; elsewhere a
 // 1,000,000-deep await chain overflows the stack (libcoro#273). There corio transfers through

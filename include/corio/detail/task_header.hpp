@@ -58,11 +58,12 @@ inline constexpr std::uint64_t flags_mask = ref_one - 1;
 
 // Flags owned by whichever thread is polling the task (plain, not atomic).
 namespace task_flag {
-inline constexpr std::uint8_t root = 1u << 0;       // spawned: has an owner and a registry entry
-inline constexpr std::uint8_t started = 1u << 1;    // the coroutine body has been entered
-inline constexpr std::uint8_t yielded = 1u << 2;    // suspended by a yield: requeue, state stays RUNNING
-inline constexpr std::uint8_t finished = 1u << 3;   // reached final_suspend in this poll
-inline constexpr std::uint8_t named = 1u << 4;      // has an entry in the registry's names
+inline constexpr std::uint8_t root = 1u << 0;     // spawned: has an owner and a registry entry
+inline constexpr std::uint8_t started = 1u << 1;  // the coroutine body has been entered
+inline constexpr std::uint8_t yielded = 1u
+                                        << 2;  // suspended by a yield: requeue, state stays RUNNING
+inline constexpr std::uint8_t finished = 1u << 3;  // reached final_suspend in this poll
+inline constexpr std::uint8_t named = 1u << 4;     // has an entry in the registry's names
 }  // namespace task_flag
 
 static_assert(sizeof(std::source_location) == sizeof(std::uint64_t) &&
@@ -104,19 +105,21 @@ struct await_point {
 inline constexpr std::uint8_t kFrameTag = 0xC7;
 inline constexpr std::uint8_t kFrameTagBlocking = 0xC8;  // a spawn_blocking job
 inline constexpr std::uint8_t kFrameTagInternal = 0xC9;  // the runtime's own (not dumped)
-inline bool is_corio_frame_tag(std::uint8_t t) noexcept { return t >= kFrameTag && t <= kFrameTagInternal; }
+inline bool is_corio_frame_tag(std::uint8_t t) noexcept {
+    return t >= kFrameTag && t <= kFrameTagInternal;
+}
 
 // 88 bytes on x86-64; every field earns its place in the 1M-parked-tasks benchmark (W1).
 struct task_header {
     std::atomic<std::uint64_t> state{0};
-    task_header* queue_next = nullptr;   // intrusive link for the injection queue and lists
-    await_point* awaiting = nullptr;     // set while parked in a corio await
-    std::coroutine_handle<> resume_at;   // the (possibly nested) coroutine parked there
+    task_header* queue_next = nullptr;  // intrusive link for the injection queue and lists
+    await_point* awaiting = nullptr;    // set while parked in a corio await
+    std::coroutine_handle<> resume_at;  // the (possibly nested) coroutine parked there
     // Root task: the wait_slot word of its (single) joiner. Nested task: the address of the
     // awaiting parent's frame. A task is one or the other for its whole life.
     std::atomic<std::uintptr_t> link{0};
     scheduler_core* owner = nullptr;
-    std::uint32_t id_low = 0;            // id split so flags stay a separate memory location
+    std::uint32_t id_low = 0;  // id split so flags stay a separate memory location
     std::uint16_t id_high = 0;
     std::uint8_t flags = 0;              // task_flag bits, owned by the polling thread
     std::uint8_t frame_tag = kFrameTag;  // see kFrameTag
@@ -124,7 +127,7 @@ struct task_header {
     // Where this frame last co_awaited: a std::source_location kept as an atomic word so a
     // watchdog on another thread may read it while the task runs.
     std::atomic<std::uint64_t> await_site_bits{0};
-    task_header* reg_prev = nullptr;     // registry of live tasks (dumps, shutdown)
+    task_header* reg_prev = nullptr;  // registry of live tasks (dumps, shutdown)
     task_header* reg_next = nullptr;
 
     bool is_cancelled() const noexcept {

@@ -15,19 +15,19 @@ namespace corio::detail {
 
 enum class wait_kind : std::uint8_t {
     unknown,
-    yield,      // requeued, runnable
-    timer,      // ends by itself when the deadline passes
-    io,         // ends when the kernel reports readiness (a peer can end it)
-    join,       // waits for another task
-    blocking,   // waits for a job on the blocking pool
-    lock,       // mutex / rw_lock
+    yield,     // requeued, runnable
+    timer,     // ends by itself when the deadline passes
+    io,        // ends when the kernel reports readiness (a peer can end it)
+    join,      // waits for another task
+    blocking,  // waits for a job on the blocking pool
+    lock,      // mutex / rw_lock
     semaphore,
     notify,
     barrier,
     wait_group,
-    channel,    // mpsc / oneshot / broadcast / watch
-    token,      // cancellation_token::cancelled()
-    group,      // join / try_join / select over several operations
+    channel,  // mpsc / oneshot / broadcast / watch
+    token,    // cancellation_token::cancelled()
+    group,    // join / try_join / select over several operations
 };
 
 struct wait_info {

@@ -156,8 +156,8 @@ public:
     // The task parked here, if a task is.
     task_header* parked_task() const noexcept {
         std::uintptr_t v = m_word.load(std::memory_order_acquire);
-        if (v == wait_slot_ref::kEmpty || v == wait_slot_ref::kWaking || v == wait_slot_ref::kFired ||
-            (v & wait_slot_ref::kTagMask))
+        if (v == wait_slot_ref::kEmpty || v == wait_slot_ref::kWaking ||
+            v == wait_slot_ref::kFired || (v & wait_slot_ref::kTagMask))
             return nullptr;
         return reinterpret_cast<task_header*>(v);
     }

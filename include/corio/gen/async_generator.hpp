@@ -88,7 +88,8 @@ public:
         // Hands control back to the task awaiting next() (at a co_yield or at the end).
         struct to_consumer {
             bool await_ready() const noexcept { return false; }
-            std::coroutine_handle<> await_suspend(std::coroutine_handle<promise_type> h) const noexcept {
+            std::coroutine_handle<> await_suspend(
+                std::coroutine_handle<promise_type> h) const noexcept {
                 return detail::transfer_to(h.promise().consumer());
             }
             void await_resume() const noexcept {}
@@ -111,9 +112,7 @@ public:
             }
             void await_resume() const noexcept {}
         };
-        copy_to_consumer yield_value(const T& v)
-            requires std::copy_constructible<T>
-        {
+        copy_to_consumer yield_value(const T& v) requires std::copy_constructible<T> {
             return copy_to_consumer{v};
         }
 
@@ -122,7 +121,8 @@ public:
 
         // Records where the body co_awaits, as task<T> does (task dumps).
         template <class A>
-        A&& await_transform(A&& a, std::source_location where = std::source_location::current()) noexcept {
+        A&& await_transform(A&& a,
+                            std::source_location where = std::source_location::current()) noexcept {
 #if CORIO_TRACE
             set_await_site(where);
 #else
@@ -142,7 +142,7 @@ public:
             link.store(reinterpret_cast<std::uintptr_t>(h.address()), std::memory_order_relaxed);
         }
 
-        T* m_value = nullptr;                   // set by a co_yield, taken by next()
+        T* m_value = nullptr;  // set by a co_yield, taken by next()
         std::exception_ptr m_exception{};
     };
     using handle_type = std::coroutine_handle<promise_type>;
@@ -158,14 +158,20 @@ public:
     }
     async_generator(const async_generator&) = delete;
     async_generator& operator=(const async_generator&) = delete;
-    ~async_generator() { reset(); }
+    ~async_generator() {
+        reset();
+    }
 
     // An empty (default-constructed or moved-from) generator is not valid.
-    explicit operator bool() const noexcept { return static_cast<bool>(m_handle); }
+    explicit operator bool() const noexcept {
+        return static_cast<bool>(m_handle);
+    }
 
     // True once the body has returned or thrown (next() then gives std::nullopt, after
     // rethrowing the exception once).
-    bool is_finished() const noexcept { return !m_handle || m_handle.done(); }
+    bool is_finished() const noexcept {
+        return !m_handle || m_handle.done();
+    }
 
     class [[nodiscard]] next_awaiter {
     public:
@@ -199,7 +205,9 @@ public:
 
     // Runs the generator to its next co_yield (or its end): the value, or std::nullopt at the
     // end. Rethrows an exception escaping the body. A cancellation point (see above).
-    next_awaiter next() noexcept { return next_awaiter(m_handle); }
+    next_awaiter next() noexcept {
+        return next_awaiter(m_handle);
+    }
 
 private:
     explicit async_generator(handle_type h) noexcept : m_handle(h) {}

@@ -89,7 +89,9 @@ public:
             detail::deallocate_frame(p, size);
         }
 
-        generator get_return_object() noexcept { return generator(handle_type::from_promise(*this)); }
+        generator get_return_object() noexcept {
+            return generator(handle_type::from_promise(*this));
+        }
         std::suspend_always initial_suspend() const noexcept { return {}; }
 
         struct final_awaiter {
@@ -113,15 +115,15 @@ public:
             value_type value;
             promise_type* root;
             bool await_ready() const noexcept { return false; }
-            void await_suspend(std::coroutine_handle<>) noexcept { root->m_value = std::addressof(value); }
+            void await_suspend(std::coroutine_handle<>) noexcept {
+                root->m_value = std::addressof(value);
+            }
             void await_resume() const noexcept {}
         };
-        copy_awaiter yield_value(const std::remove_reference_t<reference>& v)
-            requires std::is_rvalue_reference_v<reference> &&
-                     std::constructible_from<value_type, const std::remove_reference_t<reference>&>
-        {
-            return copy_awaiter{value_type(v), m_root};
-        }
+        copy_awaiter yield_value(const std::remove_reference_t<reference>&v) requires
+            std::is_rvalue_reference_v<reference> && std::constructible_from < value_type,
+            const std::remove_reference_t<reference>
+        & > { return copy_awaiter{value_type(v), m_root}; }
 
         // Runs the generator owned by `*owner` nested (rules 1-3).
         struct nested_awaiter {
@@ -138,11 +140,16 @@ public:
             void await_resume() const {
                 if (!*owner) return;
                 promise_type& child = owner->promise();
-                if (child.m_exception) std::rethrow_exception(std::exchange(child.m_exception, nullptr));
+                if (child.m_exception)
+                    std::rethrow_exception(std::exchange(child.m_exception, nullptr));
             }
         };
-        nested_awaiter yield_value(elements_of<generator&&> e) noexcept { return {&e.range.m_handle}; }
-        nested_awaiter yield_value(elements_of<generator&> e) noexcept { return {&e.range.m_handle}; }
+        nested_awaiter yield_value(elements_of<generator&&> e) noexcept {
+            return {&e.range.m_handle};
+        }
+        nested_awaiter yield_value(elements_of<generator&> e) noexcept {
+            return {&e.range.m_handle};
+        }
 
         // Any other range: its elements are yielded by a nested generator over it.
         struct range_awaiter {
@@ -154,11 +161,12 @@ public:
             void await_resume() { nested_awaiter{&inner.m_handle}.await_resume(); }
         };
         template <class R>
-            requires(!std::is_same_v<std::remove_cvref_t<R>, generator>) && std::ranges::input_range<R> &&
-                    (std::convertible_to<std::ranges::range_reference_t<R>, reference> ||
-                     (std::is_rvalue_reference_v<reference> &&
-                      std::convertible_to<std::ranges::range_reference_t<R>, const value_type&>))
-        range_awaiter yield_value(elements_of<R> e) {
+        requires(!std::is_same_v<std::remove_cvref_t<R>, generator>) &&
+            std::ranges::input_range<R> &&
+            (std::convertible_to<std::ranges::range_reference_t<R>, reference> ||
+             (std::is_rvalue_reference_v<reference> &&
+              std::convertible_to<std::ranges::range_reference_t<R>, const value_type&>))
+                range_awaiter yield_value(elements_of<R> e) {
             return range_awaiter{yield_all<R>(static_cast<R&&>(e.range))};
         }
 
@@ -203,11 +211,11 @@ public:
             for (auto&& e : r) co_yield static_cast<std::ranges::range_reference_t<R>>(e);
         }
 
-        pointer m_value = nullptr;          // root: the value of the last yield
-        handle_type m_leaf;                 // root: the innermost active generator
+        pointer m_value = nullptr;  // root: the value of the last yield
+        handle_type m_leaf;         // root: the innermost active generator
         promise_type* m_root = this;
-        handle_type m_parent{};             // nested: resumed when this one finishes
-        handle_type* m_owner = nullptr;     // nested: the handle owning this frame
+        handle_type m_parent{};          // nested: resumed when this one finishes
+        handle_type* m_owner = nullptr;  // nested: the handle owning this frame
         std::exception_ptr m_exception{};
     };
 
@@ -260,7 +268,8 @@ public:
     // it). Call once.
     iterator begin() {
         if (m_handle && !m_handle.done()) {
-            assert(m_handle.promise().is_root() && "corio::generator: iterating a nested generator");
+            assert(m_handle.promise().is_root() &&
+                   "corio::generator: iterating a nested generator");
             assert(!m_started && "corio::generator: begin() called twice");
             m_started = true;
             m_handle.promise().advance();

@@ -108,7 +108,8 @@ async_generator<std::ranges::range_value_t<R>> from_impl(R range) {
 }
 
 template <class T, class F>
-async_generator<std::remove_cvref_t<std::invoke_result_t<F&, T&&>>> map_impl(async_generator<T> s, F f) {
+async_generator<std::remove_cvref_t<std::invoke_result_t<F&, T&&>>> map_impl(async_generator<T> s,
+                                                                             F f) {
     while (auto v = co_await s.next()) co_yield std::invoke(f, std::move(*v));
 }
 
@@ -221,7 +222,9 @@ async_generator<T> merge_impl(async_generator<T> first, More... more) {
         opts.name = "corio::merge input";
         std::size_t i = 0;
         forwarders[i++] = abort_on_drop(corio::spawn(merge_forward<T>(std::move(first), tx), opts));
-        ((forwarders[i++] = abort_on_drop(corio::spawn(merge_forward<T>(std::move(more), tx), opts))), ...);
+        ((forwarders[i++] =
+              abort_on_drop(corio::spawn(merge_forward<T>(std::move(more), tx), opts))),
+         ...);
     }
     // The channel closes once every forwarder has finished: then recv() gives nullopt.
     while (auto item = co_await ch.second.recv()) {
@@ -288,7 +291,8 @@ task<> buffer_feed(async_generator<task<U>> input_param, std::shared_ptr<semapho
             std::optional<task<U>> t = co_await input.next();
             if (!t) break;
             std::erase_if(running, [](const join_handle<void>& h) { return h.is_finished(); });
-            running.push_back(corio::spawn(buffer_run<U>(std::move(*t), sem, std::move(permit), tx)));
+            running.push_back(
+                corio::spawn(buffer_run<U>(std::move(*t), sem, std::move(permit), tx)));
         }
         for (auto& h : running) {
             try {
@@ -314,12 +318,14 @@ task<> buffer_feed(async_generator<task<U>> input_param, std::shared_ptr<semapho
 }
 
 template <class U>
-async_generator<task_result_t<U>> buffer_unordered_impl(async_generator<task<U>> input, std::size_t n) {
+async_generator<task_result_t<U>> buffer_unordered_impl(async_generator<task<U>> input,
+                                                        std::size_t n) {
     auto sem = std::make_shared<semaphore>(n);
     auto ch = mpsc::unbounded_channel<buffered_result<U>>();
     spawn_options opts;
     opts.name = "corio::buffer_unordered input";
-    abort_on_drop feeder(corio::spawn(buffer_feed<U>(std::move(input), sem, std::move(ch.first)), opts));
+    abort_on_drop feeder(
+        corio::spawn(buffer_feed<U>(std::move(input), sem, std::move(ch.first)), opts));
     // The channel closes once the feeder and every task it spawned have finished.
     while (auto r = co_await ch.second.recv()) {
         if (r->error) std::rethrow_exception(r->error);
@@ -340,24 +346,23 @@ task<std::vector<T>> collect_impl(async_generator<T> s) {
 // A stream of the elements of `range` (copied or moved into the stream; pass
 // std::views::all(v) to borrow v instead). Never waits. Cost: one copy (or move) per element.
 template <std::ranges::input_range R>
-    requires std::constructible_from<std::ranges::range_value_t<std::remove_cvref_t<R>>,
-                                     std::ranges::range_reference_t<std::remove_cvref_t<R>>>
-async_generator<std::ranges::range_value_t<std::remove_cvref_t<R>>> from(R&& range) {
+requires std::constructible_from<std::ranges::range_value_t<std::remove_cvref_t<R>>,
+                                 std::ranges::range_reference_t<std::remove_cvref_t<R>>>
+    async_generator<std::ranges::range_value_t<std::remove_cvref_t<R>>> from(R&& range) {
     return detail::from_impl<std::remove_cvref_t<R>>(std::forward<R>(range));
 }
 
 // f(value) for each value. (For an async f returning task<U>, the result is a stream of
 // tasks: follow it with buffer_unordered(n) to run them, or await each in your loop.)
 template <class T, class F>
-    requires std::invocable<F&, T&&> && (!std::is_void_v<std::invoke_result_t<F&, T&&>>)
-auto map(async_generator<T> s, F f) {
+requires std::invocable<F&, T&&> &&
+    (!std::is_void_v<std::invoke_result_t<F&, T&&>>)auto map(async_generator<T> s, F f) {
     return detail::map_impl<T, F>(std::move(s), std::move(f));
 }
 
 // The values for which pred(const value&) is true.
 template <class T, class P>
-    requires std::predicate<P&, const T&>
-async_generator<T> filter(async_generator<T> s, P pred) {
+requires std::predicate<P&, const T&> async_generator<T> filter(async_generator<T> s, P pred) {
     return detail::filter_impl<T, P>(std::move(s), std::move(pred));
 }
 
@@ -383,7 +388,8 @@ async_generator<std::vector<T>> chunks(async_generator<T> s, std::size_t n) {
 // in a spawned task too, so a slow input does not hold back finished results.
 // Dropping the stream aborts every task it started. Throws std::invalid_argument if n == 0.
 template <class U>
-async_generator<detail::task_result_t<U>> buffer_unordered(async_generator<task<U>> s, std::size_t n) {
+async_generator<detail::task_result_t<U>> buffer_unordered(async_generator<task<U>> s,
+                                                           std::size_t n) {
     if (n == 0) throw std::invalid_argument("corio::buffer_unordered: limit must be >= 1");
     return detail::buffer_unordered_impl<U>(std::move(s), n);
 }
@@ -392,8 +398,8 @@ async_generator<detail::task_result_t<U>> buffer_unordered(async_generator<task<
 // concurrently). Ends when every input has ended; an input's exception is rethrown from
 // next() and ends the stream. Dropping the stream aborts the forwarding tasks.
 template <class T, class... More>
-    requires(std::same_as<More, async_generator<T>> && ...)
-async_generator<T> merge(async_generator<T> first, More... more) {
+requires(std::same_as<More, async_generator<T>>&&...)
+    async_generator<T> merge(async_generator<T> first, More... more) {
     return detail::merge_impl<T, More...>(std::move(first), std::move(more)...);
 }
 
@@ -414,44 +420,47 @@ task<std::vector<T>> collect(async_generator<T> s) {
 // ---- pipe stages: s | corio::map(f) | corio::take(3) ...
 
 template <class F>
-    requires(!detail::stream<F>)
-auto map(F f) {
+requires(!detail::stream<F>) auto map(F f) {
     return detail::stream_stage{[f = std::move(f)]<class T>(async_generator<T>&& s) mutable {
         return corio::map(std::move(s), std::move(f));
     }};
 }
 
 template <class P>
-    requires(!detail::stream<P>)
-auto filter(P pred) {
+requires(!detail::stream<P>) auto filter(P pred) {
     return detail::stream_stage{[p = std::move(pred)]<class T>(async_generator<T>&& s) mutable {
         return corio::filter(std::move(s), std::move(p));
     }};
 }
 
 inline auto take(std::size_t n) {
-    return detail::stream_stage{[n]<class T>(async_generator<T>&& s) { return corio::take(std::move(s), n); }};
+    return detail::stream_stage{
+        [n]<class T>(async_generator<T>&& s) { return corio::take(std::move(s), n); }};
 }
 
 inline auto chunks(std::size_t n) {
     if (n == 0) throw std::invalid_argument("corio::chunks: chunk size must be >= 1");
-    return detail::stream_stage{[n]<class T>(async_generator<T>&& s) { return corio::chunks(std::move(s), n); }};
+    return detail::stream_stage{
+        [n]<class T>(async_generator<T>&& s) { return corio::chunks(std::move(s), n); }};
 }
 
 inline auto buffer_unordered(std::size_t n) {
     if (n == 0) throw std::invalid_argument("corio::buffer_unordered: limit must be >= 1");
-    return detail::stream_stage{
-        [n]<class U>(async_generator<task<U>>&& s) { return corio::buffer_unordered(std::move(s), n); }};
+    return detail::stream_stage{[n]<class U>(async_generator<task<U>>&& s) {
+        return corio::buffer_unordered(std::move(s), n);
+    }};
 }
 
 template <class Rep, class Period>
 auto throttle(std::chrono::duration<Rep, Period> period) {
-    return detail::stream_stage{
-        [period]<class T>(async_generator<T>&& s) { return corio::throttle(std::move(s), period); }};
+    return detail::stream_stage{[period]<class T>(async_generator<T>&& s) {
+        return corio::throttle(std::move(s), period);
+    }};
 }
 
 inline auto collect() {
-    return detail::stream_stage{[]<class T>(async_generator<T>&& s) { return corio::collect(std::move(s)); }};
+    return detail::stream_stage{
+        []<class T>(async_generator<T>&& s) { return corio::collect(std::move(s)); }};
 }
 
 }  // namespace corio

@@ -41,7 +41,9 @@ public:
     // "127.0.0.1:8080" / "[::1]:8080"
     std::string to_string() const;
 
-    const sockaddr* native() const noexcept { return reinterpret_cast<const sockaddr*>(&m_storage); }
+    const sockaddr* native() const noexcept {
+        return reinterpret_cast<const sockaddr*>(&m_storage);
+    }
     socklen_t native_size() const noexcept { return m_len; }
 
     friend bool operator==(const socket_address& a, const socket_address& b) noexcept;

@@ -86,7 +86,8 @@ public:
     public:
         read_awaiter(tcp_stream& s, std::span<std::byte> buf) noexcept
             : io_await(s.m_fd.reg(), corio::detail::io_direction::read, &attempt_read, "tcp read"),
-              m_stream(s), m_buf(buf) {
+              m_stream(s),
+              m_buf(buf) {
             want = buf.size();
         }
         bool await_ready() noexcept { return ready(); }
@@ -105,7 +106,9 @@ public:
         write_awaiter(tcp_stream& s, std::span<const std::byte> buf, bool all) noexcept
             : io_await(s.m_fd.reg(), corio::detail::io_direction::write, &attempt_write,
                        all ? "tcp write_all" : "tcp write"),
-              m_stream(s), m_buf(buf), m_all(all) {}
+              m_stream(s),
+              m_buf(buf),
+              m_all(all) {}
         bool await_ready() noexcept { return ready(); }
         bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }
         std::size_t await_resume() const;
@@ -172,7 +175,8 @@ public:
     class [[nodiscard]] accept_awaiter : public corio::detail::io_await {
     public:
         explicit accept_awaiter(tcp_listener& l) noexcept
-            : io_await(l.m_fd.reg(), corio::detail::io_direction::read, &attempt_accept, "tcp accept"),
+            : io_await(l.m_fd.reg(), corio::detail::io_direction::read, &attempt_accept,
+                       "tcp accept"),
               m_listener(l) {}
         bool await_ready() noexcept { return ready(); }
         bool await_suspend(std::coroutine_handle<> h) noexcept { return suspend(h); }

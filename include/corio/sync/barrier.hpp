@@ -29,7 +29,8 @@ public:
     class [[nodiscard]] wait_awaiter : public detail::queued_await<wait_awaiter> {
     public:
         explicit wait_awaiter(barrier& b) noexcept : m_barrier(b) {}
-        wait_awaiter(wait_awaiter&& o) noexcept : queued_await(std::move(o)), m_barrier(o.m_barrier) {}
+        wait_awaiter(wait_awaiter&& o) noexcept
+            : queued_await(std::move(o)), m_barrier(o.m_barrier) {}
 
     private:
         friend class detail::queued_await<wait_awaiter>;
@@ -41,8 +42,9 @@ public:
         void inspect(detail::wait_info& w) const noexcept {
             w.kind = detail::wait_kind::barrier;
             w.object = &m_barrier;
-            w.describe("barrier (barrier %p, %zu of %zu arrived)", static_cast<const void*>(&m_barrier),
-                       m_barrier.m_waiters.size(), m_barrier.m_parties);
+            w.describe("barrier (barrier %p, %zu of %zu arrived)",
+                       static_cast<const void*>(&m_barrier), m_barrier.m_waiters.size(),
+                       m_barrier.m_parties);
         }
         barrier& m_barrier;
     };

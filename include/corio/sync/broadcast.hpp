@@ -32,8 +32,8 @@ namespace corio::broadcast {
 class lagged : public std::runtime_error {
 public:
     explicit lagged(std::uint64_t missed)
-        : std::runtime_error("corio: broadcast receiver lagged behind by " + std::to_string(missed) +
-                             " values"),
+        : std::runtime_error("corio: broadcast receiver lagged behind by " +
+                             std::to_string(missed) + " values"),
           m_missed(missed) {}
     std::uint64_t missed() const noexcept { return m_missed; }
 
@@ -94,7 +94,8 @@ public:
     // Queues `v` for every current receiver. With no receiver, gives it back (closed).
     try_send_result<T> send(T v) {
         std::lock_guard guard(m_shared->lock);
-        if (m_shared->receivers == 0) return try_send_result<T>::refused(try_status::closed, std::move(v));
+        if (m_shared->receivers == 0)
+            return try_send_result<T>::refused(try_status::closed, std::move(v));
         m_shared->ring[m_shared->tail % m_shared->ring.size()].emplace(std::move(v));
         ++m_shared->tail;
         m_shared->wake_all_locked();
@@ -124,7 +125,8 @@ private:
 template <class T>
 class receiver {
 public:
-    receiver(receiver&& o) noexcept : m_shared(std::exchange(o.m_shared, nullptr)), m_next(o.m_next) {}
+    receiver(receiver&& o) noexcept
+        : m_shared(std::exchange(o.m_shared, nullptr)), m_next(o.m_next) {}
     receiver& operator=(receiver&& o) noexcept {
         if (this != &o) {
             reset();
@@ -160,8 +162,8 @@ public:
         void inspect(corio::detail::wait_info& w) const noexcept {
             w.kind = corio::detail::wait_kind::channel;
             w.object = m_rx.m_shared;
-            w.describe("broadcast::recv (channel %p, %zu senders)", static_cast<const void*>(m_rx.m_shared),
-                       m_rx.m_shared->senders);
+            w.describe("broadcast::recv (channel %p, %zu senders)",
+                       static_cast<const void*>(m_rx.m_shared), m_rx.m_shared->senders);
         }
         receiver& m_rx;
     };
@@ -176,7 +178,8 @@ public:
         {
             std::lock_guard guard(m_shared->lock);
             if (m_next >= m_shared->tail)
-                return try_recv_result<T>::none(m_shared->senders ? try_status::empty : try_status::closed);
+                return try_recv_result<T>::none(m_shared->senders ? try_status::empty
+                                                                  : try_status::closed);
         }
         v = take();
         return try_recv_result<T>::received(std::move(*v));
@@ -224,8 +227,10 @@ private:
 // A channel keeping the last `capacity` (>= 1) values. Throws std::invalid_argument for 0.
 template <class T>
 std::pair<sender<T>, receiver<T>> channel(std::size_t capacity) {
-    static_assert(std::is_copy_constructible_v<T>, "corio::broadcast: values are copied to each receiver");
-    if (capacity == 0) throw std::invalid_argument("corio::broadcast::channel: capacity must be >= 1");
+    static_assert(std::is_copy_constructible_v<T>,
+                  "corio::broadcast: values are copied to each receiver");
+    if (capacity == 0)
+        throw std::invalid_argument("corio::broadcast::channel: capacity must be >= 1");
     auto* s = new detail::shared<T>(capacity);
     return {sender<T>(s), receiver<T>(s, 0)};
 }

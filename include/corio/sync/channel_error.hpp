@@ -21,7 +21,8 @@ public:
 template <class T>
 class send_error : public channel_closed {
 public:
-    explicit send_error(T value) : channel_closed("corio: send on a closed channel"), m_value(std::move(value)) {}
+    explicit send_error(T value)
+        : channel_closed("corio: send on a closed channel"), m_value(std::move(value)) {}
     T& value() & noexcept { return m_value; }
     T&& value() && noexcept { return std::move(m_value); }
 

@@ -268,8 +268,8 @@ public:
                 w.external = true;
             }
             w.describe("mpsc::send (channel %p, full: %zu queued, receiver held by %s%llu)",
-                       static_cast<const void*>(this), queue.size(), rx ? "task " : "code outside tasks",
-                       static_cast<unsigned long long>(rx));
+                       static_cast<const void*>(this), queue.size(),
+                       rx ? "task " : "code outside tasks", static_cast<unsigned long long>(rx));
             return;
         }
         w.external = external_senders.load(std::memory_order_relaxed) != 0;
@@ -278,10 +278,11 @@ public:
             w.add_holder(owner);
             w.holders_known = true;
             w.describe("mpsc::recv (channel %p, %zu queued, 1 sender, held by task %llu)",
-                       static_cast<const void*>(this), queue.size(), static_cast<unsigned long long>(owner));
+                       static_cast<const void*>(this), queue.size(),
+                       static_cast<unsigned long long>(owner));
         } else {
-            w.describe("mpsc::recv (channel %p, %zu queued, %zu senders)", static_cast<const void*>(this),
-                       queue.size(), n);
+            w.describe("mpsc::recv (channel %p, %zu queued, %zu senders)",
+                       static_cast<const void*>(this), queue.size(), n);
         }
     }
 
@@ -399,8 +400,8 @@ public:
                 }
             }
             if (!was_queued) {
-                m_node.slot.fired();           // let an in-flight wake finish
-                m_chan->notify_sender();       // and pass it on
+                m_node.slot.fired();      // let an in-flight wake finish
+                m_chan->notify_sender();  // and pass it on
             }
             m_node.slot.reset();
             return was_queued;
@@ -444,7 +445,8 @@ public:
     // Sends now if there is room; otherwise gives `v` back with the reason.
     try_send_result<T> try_send(T v) {
         note_use();
-        if (m_chan->closed_for_senders()) return try_send_result<T>::refused(try_status::closed, std::move(v));
+        if (m_chan->closed_for_senders())
+            return try_send_result<T>::refused(try_status::closed, std::move(v));
         if (!m_chan->queue.try_push(v, m_chan->single_producer()))
             return try_send_result<T>::refused(try_status::full, std::move(v));
         m_chan->notify_receiver();
@@ -482,7 +484,9 @@ class receiver_base {
 public:
     receiver_base() noexcept = default;
     receiver_base(receiver_base&& o) noexcept : m_chan(std::exchange(o.m_chan, nullptr)) {
-        if (m_chan) m_chan->receiver_owner.store(corio::detail::current_task_id(), std::memory_order_relaxed);
+        if (m_chan)
+            m_chan->receiver_owner.store(corio::detail::current_task_id(),
+                                         std::memory_order_relaxed);
     }
     receiver_base& operator=(receiver_base&& o) noexcept {
         if (this != &o) {

@@ -93,13 +93,16 @@ public:
     class [[nodiscard]] lock_awaiter : public detail::queued_await<lock_awaiter> {
     public:
         explicit lock_awaiter(mutex& m) noexcept : m_mutex(m) {}
-        lock_awaiter(lock_awaiter&& o) noexcept : detail::queued_await<lock_awaiter>(std::move(o)), m_mutex(o.m_mutex) {}
+        lock_awaiter(lock_awaiter&& o) noexcept
+            : detail::queued_await<lock_awaiter>(std::move(o)), m_mutex(o.m_mutex) {}
 
     private:
         friend class detail::queued_await<lock_awaiter>;
         detail::spinlock& lock() noexcept { return m_mutex.m_core.lock_for_waiters(); }
         detail::waiter_list& waiters() noexcept { return m_mutex.m_core.waiter_queue(); }
-        bool try_grant(detail::waiter_node& n) noexcept { return m_mutex.m_core.try_grant_locked(n); }
+        bool try_grant(detail::waiter_node& n) noexcept {
+            return m_mutex.m_core.try_grant_locked(n);
+        }
         void give_back(detail::waiter_node& n) noexcept {
             if (n.outcome == detail::queued::granted) m_mutex.m_core.unlock();
         }

@@ -29,7 +29,8 @@ public:
     class [[nodiscard]] notified_awaiter : public detail::queued_await<notified_awaiter> {
     public:
         explicit notified_awaiter(notify& n) noexcept : m_notify(n) {}
-        notified_awaiter(notified_awaiter&& o) noexcept : queued_await(std::move(o)), m_notify(o.m_notify) {}
+        notified_awaiter(notified_awaiter&& o) noexcept
+            : queued_await(std::move(o)), m_notify(o.m_notify) {}
 
     private:
         friend class detail::queued_await<notified_awaiter>;

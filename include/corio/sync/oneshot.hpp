@@ -31,9 +31,9 @@ namespace detail {
 template <class T>
 struct state {
     corio::detail::spinlock lock;
-    std::optional<T> value;     // guarded by lock
-    bool sender_gone = false;   // guarded by lock
-    bool receiver_gone = false; // guarded by lock
+    std::optional<T> value;      // guarded by lock
+    bool sender_gone = false;    // guarded by lock
+    bool receiver_gone = false;  // guarded by lock
     corio::detail::wait_slot slot;
     std::atomic<int> refs{2};
     // The task holding the sender (0: code outside any task), for dumps and deadlocks.
@@ -93,7 +93,9 @@ private:
     friend std::pair<sender<U>, receiver<U>> channel();
     explicit sender(detail::state<T>* s) noexcept : m_state(s) {}
     void note_owner() noexcept {
-        if (m_state) m_state->sender_owner.store(corio::detail::current_task_id(), std::memory_order_relaxed);
+        if (m_state)
+            m_state->sender_owner.store(corio::detail::current_task_id(),
+                                        std::memory_order_relaxed);
     }
     void reset() noexcept {
         auto* s = std::exchange(m_state, nullptr);
@@ -153,7 +155,8 @@ public:
         T await_resume() {
             if (m_cancelled) throw cancelled_error();
             std::lock_guard guard(m_state->lock);
-            if (!m_state->value) throw channel_closed("corio: oneshot sender dropped without sending");
+            if (!m_state->value)
+                throw channel_closed("corio: oneshot sender dropped without sending");
             T v = std::move(*m_state->value);
             m_state->value.reset();
             return v;
@@ -174,8 +177,10 @@ public:
                 } else {
                     w.external = true;
                 }
-                w.describe("oneshot::recv (channel %p, sender held by %s%llu)", static_cast<const void*>(self.m_state),
-                           owner ? "task " : "code outside tasks", static_cast<unsigned long long>(owner));
+                w.describe("oneshot::recv (channel %p, sender held by %s%llu)",
+                           static_cast<const void*>(self.m_state),
+                           owner ? "task " : "code outside tasks",
+                           static_cast<unsigned long long>(owner));
                 return false;
             }
             if (op == corio::detail::await_op::poll && self.m_state->slot.fired()) return true;
@@ -201,7 +206,8 @@ public:
             m_state->value.reset();
             return try_recv_result<T>::received(std::move(v));
         }
-        return try_recv_result<T>::none(m_state->sender_gone ? try_status::closed : try_status::empty);
+        return try_recv_result<T>::none(m_state->sender_gone ? try_status::closed
+                                                             : try_status::empty);
     }
 
     // Refuses the value: a later send gives it back. A value already sent is dropped.

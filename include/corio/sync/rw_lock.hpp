@@ -40,10 +40,10 @@ public:
     spinlock& lock_for_waiters() noexcept { return m_lock; }
     waiter_list& waiter_queue() noexcept { return m_waiters; }
     void inspect_locked(wait_info& w, std::uint32_t mode) const noexcept;
-    void grant_waiters_locked() noexcept;  // lock held: admit the queue's head (and readers after it)
+    void
+    grant_waiters_locked() noexcept;  // lock held: admit the queue's head (and readers after it)
 
 private:
-
     spinlock m_lock;
     std::size_t m_readers = 0;
     bool m_writer = false;

@@ -79,7 +79,8 @@ public:
     class [[nodiscard]] acquire_awaiter : public detail::queued_await<acquire_awaiter> {
     public:
         acquire_awaiter(semaphore& s, std::uint32_t n) noexcept : m_sem(s) { m_node.value = n; }
-        acquire_awaiter(acquire_awaiter&& o) noexcept : queued_await(std::move(o)), m_sem(o.m_sem) {}
+        acquire_awaiter(acquire_awaiter&& o) noexcept
+            : queued_await(std::move(o)), m_sem(o.m_sem) {}
 
     private:
         friend class detail::queued_await<acquire_awaiter>;
@@ -93,8 +94,9 @@ public:
         void inspect(detail::wait_info& w) const noexcept {
             w.kind = detail::wait_kind::semaphore;
             w.object = &m_sem;
-            w.describe("semaphore acquire %u (semaphore %p, %zu available, %zu waiting)", m_node.value,
-                       static_cast<const void*>(&m_sem), m_sem.m_permits, m_sem.m_waiters.size());
+            w.describe("semaphore acquire %u (semaphore %p, %zu available, %zu waiting)",
+                       m_node.value, static_cast<const void*>(&m_sem), m_sem.m_permits,
+                       m_sem.m_waiters.size());
         }
         semaphore_permit result(std::uint8_t outcome) {
             if (outcome == detail::queued::closed) throw semaphore_closed();

@@ -1,8 +1,8 @@
 // corio/sync/wait_group.hpp — wait for a counted set of jobs (Go's sync.WaitGroup).
 //
 //     corio::wait_group wg;
-//     for (auto& job : jobs) { wg.add(1); corio::spawn(run, std::ref(wg), job); }  // run calls wg.done()
-//     co_await wg.wait();
+//     for (auto& job : jobs) { wg.add(1); corio::spawn(run, std::ref(wg), job); }  // run calls
+//     wg.done() co_await wg.wait();
 //
 // add(n) raises the counter, done() lowers it by one; wait() completes when it is zero (at
 // once if it already is). done() below zero is a programming error: std::logic_error.

@@ -116,7 +116,8 @@ public:
         ++m_shared->receivers;
         m_shared->refs.fetch_add(1, std::memory_order_relaxed);
     }
-    receiver(receiver&& o) noexcept : m_shared(std::exchange(o.m_shared, nullptr)), m_seen(o.m_seen) {}
+    receiver(receiver&& o) noexcept
+        : m_shared(std::exchange(o.m_shared, nullptr)), m_seen(o.m_seen) {}
     receiver& operator=(receiver o) noexcept {
         std::swap(m_shared, o.m_shared);
         std::swap(m_seen, o.m_seen);
@@ -152,7 +153,8 @@ public:
         void inspect(corio::detail::wait_info& w) const noexcept {
             w.kind = corio::detail::wait_kind::channel;
             w.object = m_rx.m_shared;
-            w.describe("watch::changed (channel %p, version %llu seen)", static_cast<const void*>(m_rx.m_shared),
+            w.describe("watch::changed (channel %p, version %llu seen)",
+                       static_cast<const void*>(m_rx.m_shared),
                        static_cast<unsigned long long>(m_rx.m_seen));
         }
         bool result(std::uint8_t) {

@@ -38,6 +38,7 @@ struct join_await : await_point {
     task_header* target;
     bool cancelled = false;
     bool shielded = false;  // ignores the awaiting task's cancellation (internal use)
+    bool armed = false;     // parked in the join slot (not the finished-but-yielding path)
 
     explicit join_await(task_header* t, bool shield = false) noexcept
         : target(t), shielded(shield) {}
@@ -59,6 +60,7 @@ struct join_await : await_point {
             return true;
         }
         if (!wait_slot_ref(target->join_slot()).arm(current_task())) return false;  // finished
+        armed = true;
         park(*this, h);
         return true;
     }

@@ -1,8 +1,8 @@
 // The task state machine: wake, poll, complete, release. See task_header.hpp for the rules.
 #include "corio/detail/task_header.hpp"
 
-#include <stdexcept>
 #include <chrono>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -48,8 +48,12 @@ void run_coroutine(std::coroutine_handle<> h) noexcept {
 
 }  // namespace
 
-void wake(task_header* t) noexcept { wake_impl(t, false); }
-void wake_lifo(task_header* t) noexcept { wake_impl(t, true); }
+void wake(task_header* t) noexcept {
+    wake_impl(t, false);
+}
+void wake_lifo(task_header* t) noexcept {
+    wake_impl(t, true);
+}
 
 void release_task(task_header* t) noexcept {
     using namespace task_state;
@@ -88,7 +92,8 @@ poll_outcome poll_task(task_header* t) noexcept {
                 s = t->state.load(std::memory_order_relaxed);
                 continue;
             }
-            if (t->state.compare_exchange_weak(s, s - scheduled + running, std::memory_order_acq_rel,
+            if (t->state.compare_exchange_weak(s, s - scheduled + running,
+                                               std::memory_order_acq_rel,
                                                std::memory_order_relaxed)) {
                 s = s - scheduled + running;
                 break;
@@ -137,8 +142,8 @@ poll_outcome poll_task(task_header* t) noexcept {
 
     s = t->state.load(std::memory_order_relaxed);
     for (;;) {
-        std::uint64_t next = (s & notified) ? ((s & ~(running | notified)) | scheduled)
-                                            : (s & ~running);
+        std::uint64_t next =
+            (s & notified) ? ((s & ~(running | notified)) | scheduled) : (s & ~running);
         if (t->state.compare_exchange_weak(s, next, std::memory_order_acq_rel,
                                            std::memory_order_relaxed))
             return (next & scheduled) ? poll_outcome::requeue : poll_outcome::parked;
@@ -153,7 +158,8 @@ bool join_await::poll_join(await_point& ap, task_header& self, await_op op) noex
         if (j.target->is_blocking_job()) {
             w.kind = wait_kind::blocking;
             w.external = true;  // a running job finishes on its own
-            w.describe("join spawn_blocking job (task %llu)", static_cast<unsigned long long>(j.target->id()));
+            w.describe("join spawn_blocking job (task %llu)",
+                       static_cast<unsigned long long>(j.target->id()));
         } else {
             w.kind = wait_kind::join;
             w.add_holder(j.target->id());
@@ -168,6 +174,9 @@ bool join_await::poll_join(await_point& ap, task_header& self, await_op op) noex
         j.cancelled = true;
         return true;
     }
+    // The yield path never armed: the task had finished, though its completing worker may
+    // not have fired the slot yet. Waiting for that fire would park with nobody to wake us.
+    if (!j.armed) return true;
     if (slot.fired()) return true;
     if (!j.shielded && self.is_cancelled()) {
         if (!slot.disarm()) j.cancelled = true;  // withdrawn before the task finished

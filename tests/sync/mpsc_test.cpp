@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -622,6 +623,46 @@ TEST(mpsc, stress_four_producers_under_shuffled_scheduling) {
         run_seeded(producers_stress(bounded1, 4, 2'000), seed);
         run_seeded(producers_stress(unbounded, 4, 10'000), seed);
     }
+}
+
+// A send racing rx.close() is either refused (the value comes back) or received: never
+// reported sent and then dropped. The race window is a sender between its closed check and
+// its slot claim, so the receiver closes at once while two senders on other workers send.
+TYPED_TEST(mpsc_both, stress_a_send_racing_close_is_refused_or_received_never_lost) {
+    run_mt([]() -> corio::task<> {
+        for (int round = 0; round < 2'000; ++round) {
+            auto [tx, rx] = TypeParam::make(64);
+            using sender_type = std::remove_cvref_t<decltype(tx)>;
+            std::atomic<int> sent{0};
+            std::vector<corio::join_handle<void>> hs;
+            for (int p = 0; p < 2; ++p) {
+                hs.push_back(
+                    corio::spawn([](sender_type param, std::atomic<int>* ok) -> corio::task<> {
+                        auto t = owned(param);
+                        for (int i = 0; i < 16; ++i) {
+                            if (i % 2) {
+                                if (t.try_send(counted(i))) ++*ok;
+                                continue;
+                            }
+                            try {
+                                co_await t.send(counted(i));
+                                ++*ok;
+                            } catch (corio::send_error<counted>&) {
+                            }
+                        }
+                    }(tx, &sent)));
+            }
+            { auto gone = std::move(tx); }
+            if (round % 2) co_await corio::yield_now();
+            rx.close();
+            int received = 0;
+            while (co_await rx.recv()) ++received;
+            for (auto& h : hs) co_await h;
+            EXPECT_EQ(received, sent.load()) << "round " << round;
+            if (received != sent.load()) co_return;
+        }
+    }());
+    EXPECT_EQ(counted::live.load(), 0);
 }
 
 TEST(mpsc, stress_every_value_destroyed_once_when_receiver_closes_mid_stream) {

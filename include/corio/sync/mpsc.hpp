@@ -15,9 +15,9 @@
 //  * Every value is destroyed exactly once: received, given back, or dropped with the
 //    channel when the last handle goes.
 //
-// Cost: the bounded channel is a lock-free ring (one CAS per send, none per receive when a
-// single sender handle exists) with a fence per operation to meet a parked peer; the
-// unbounded channel is a spinlock around a deque. Waiting allocates nothing.
+// Cost: the bounded channel is a lock-free ring (one CAS per send, none per receive) with a
+// fence per operation to meet a parked peer; the unbounded channel is a spinlock around a
+// deque. Waiting allocates nothing.
 //
 // Cancellation (both are cancellation points):
 //  * recv(): a cancelled recv takes nothing; the message stays in the channel for the next
@@ -56,10 +56,17 @@ using corio::detail::await_op;
 using corio::detail::await_point;
 using corio::detail::task_header;
 
+enum class push_result : std::uint8_t { pushed, full, closed };
+
 // A bounded lock-free MPSC ring (the stamped-slot design of crossbeam's ArrayQueue, written
 // from its description). A slot's stamp says whose turn it is: `pos` (free for the producer
 // at pos) or `pos + 1` (holds the value for the consumer at pos). Positions encode a lap
 // above the index so any capacity works without a division.
+//
+// Closing sets a mark bit in the tail (crossbeam's disconnect bit): a producer claims a slot
+// with a CAS that fails once the mark is set, so every push either happened before the close
+// (and will be received) or is refused. A push between its claim and its stamp is still in
+// flight: the consumer does not call the ring drained until head reaches the marked tail.
 template <class T>
 class bounded_ring {
 public:
@@ -74,32 +81,41 @@ public:
     bounded_ring(const bounded_ring&) = delete;
     bounded_ring& operator=(const bounded_ring&) = delete;
 
-    // Moves from `v` on success; false when full.
-    bool try_push(T& v, bool single_producer) {
+    // Moves from `v` when pushed; leaves it alone when full or closed.
+    push_result try_push(T& v) {
         std::uint64_t tail = m_tail.load(std::memory_order_relaxed);
         for (;;) {
+            if (tail & kClosedMark) return push_result::closed;
             const std::uint64_t index = tail & (m_one_lap - 1);
             const std::uint64_t lap = tail & ~(m_one_lap - 1);
             const std::uint64_t next = index + 1 < m_cap ? tail + 1 : lap + m_one_lap;
             slot& s = m_slots[index];
             const std::uint64_t stamp = s.stamp.load(std::memory_order_acquire);
             if (stamp == tail) {
-                if (single_producer) {
-                    m_tail.store(next, std::memory_order_relaxed);
-                } else if (!m_tail.compare_exchange_weak(tail, next, std::memory_order_relaxed,
-                                                         std::memory_order_relaxed)) {
+                if (!m_tail.compare_exchange_weak(tail, next, std::memory_order_relaxed,
+                                                  std::memory_order_relaxed))
                     continue;
-                }
                 ::new (static_cast<void*>(s.storage)) T(std::move(v));
                 s.stamp.store(tail + 1, std::memory_order_release);
-                return true;
+                return push_result::pushed;
             }
             if (stamp + m_one_lap == tail + 1) {  // the slot still holds last lap's value
                 corio::detail::full_fence();
-                if (m_head.load(std::memory_order_relaxed) + m_one_lap == tail) return false;
+                if (m_head.load(std::memory_order_relaxed) + m_one_lap == tail)
+                    return push_result::full;
             }
             tail = m_tail.load(std::memory_order_relaxed);
         }
+    }
+
+    // Refuses every later push; pushes already claimed complete.
+    void close() noexcept { m_tail.fetch_or(kClosedMark, std::memory_order_seq_cst); }
+
+    // Consumer: closed, and every push claimed before the close has been received.
+    bool drained() const noexcept {
+        const std::uint64_t tail = m_tail.load(std::memory_order_seq_cst);
+        return (tail & kClosedMark) &&
+               m_head.load(std::memory_order_relaxed) == (tail & ~kClosedMark);
     }
 
     // Single consumer.
@@ -125,13 +141,14 @@ public:
 
     std::size_t size() const noexcept {
         std::uint64_t h = m_head.load(std::memory_order_acquire);
-        std::uint64_t t = m_tail.load(std::memory_order_acquire);
+        std::uint64_t t = m_tail.load(std::memory_order_acquire) & ~kClosedMark;
         auto pos = [&](std::uint64_t p) { return (p / m_one_lap) * m_cap + (p & (m_one_lap - 1)); };
         return t >= h ? std::size_t(pos(t) - pos(h)) : 0;
     }
     std::size_t capacity() const noexcept { return m_cap; }
 
 private:
+    static constexpr std::uint64_t kClosedMark = std::uint64_t{1} << 63;
     struct slot {
         std::atomic<std::uint64_t> stamp;
         alignas(T) unsigned char storage[sizeof(T)];
@@ -148,11 +165,20 @@ private:
 template <class T>
 class unbounded_queue {
 public:
-    bool try_push(T& v, bool /*single_producer*/) {
+    push_result try_push(T& v) {
         std::lock_guard lock(m_lock);
+        if (m_closed) return push_result::closed;
         m_items.push_back(std::move(v));
         m_size.store(m_items.size(), std::memory_order_relaxed);
-        return true;
+        return push_result::pushed;
+    }
+    void close() noexcept {
+        std::lock_guard lock(m_lock);
+        m_closed = true;
+    }
+    bool drained() const noexcept {
+        std::lock_guard lock(m_lock);
+        return m_closed && m_items.empty();
     }
     bool try_pop_into(std::optional<T>& out) {
         std::lock_guard lock(m_lock);
@@ -172,6 +198,7 @@ public:
 private:
     mutable corio::detail::spinlock m_lock;
     std::deque<T> m_items;
+    bool m_closed = false;  // guarded by m_lock
     std::atomic<std::size_t> m_size{0};
 };
 
@@ -211,6 +238,7 @@ public:
     }
     void close_rx() noexcept {
         if (rx_closed.exchange(true, std::memory_order_seq_cst)) return;
+        queue.close();
         std::lock_guard lock(tx_lock);
         while (corio::detail::waiter_node* n = tx_waiters.pop_front()) {
             tx_waiting.fetch_sub(1, std::memory_order_relaxed);
@@ -218,12 +246,17 @@ public:
         }
     }
 
-    bool single_producer() const noexcept { return senders.load(std::memory_order_acquire) == 1; }
     bool closed_for_senders() const noexcept { return rx_closed.load(std::memory_order_acquire); }
-    // No value can arrive any more (checked by the receiver when the queue is empty).
+    // The receiver closed, or every sender is gone: values may still be queued.
+    bool closed() const noexcept {
+        return senders.load(std::memory_order_acquire) == 0 ||
+               rx_closed.load(std::memory_order_acquire);
+    }
+    // No value can arrive any more (checked by the receiver when the queue is empty). After
+    // close_rx(), a send that claimed its slot before the close may still be writing it: the
+    // queue is not drained until it has, and the receiver waits for it.
     bool closed_for_receiver() const noexcept {
-        return senders.load(std::memory_order_seq_cst) == 0 ||
-               rx_closed.load(std::memory_order_seq_cst);
+        return senders.load(std::memory_order_seq_cst) == 0 || queue.drained();
     }
 
     // After a value is queued (rule 1).
@@ -368,7 +401,14 @@ public:
         // One attempt; true when the await is decided (sent or closed).
         bool try_send() {
             if (m_chan->closed_for_senders()) return finish(closed);
-            if (!m_chan->queue.try_push(m_value, m_chan->single_producer())) return false;
+            switch (m_chan->queue.try_push(m_value)) {
+                case push_result::full:
+                    return false;
+                case push_result::closed:
+                    return finish(closed);
+                case push_result::pushed:
+                    break;
+            }
             m_chan->notify_receiver();
             return finish(sent);
         }
@@ -447,8 +487,14 @@ public:
         note_use();
         if (m_chan->closed_for_senders())
             return try_send_result<T>::refused(try_status::closed, std::move(v));
-        if (!m_chan->queue.try_push(v, m_chan->single_producer()))
-            return try_send_result<T>::refused(try_status::full, std::move(v));
+        switch (m_chan->queue.try_push(v)) {
+            case push_result::full:
+                return try_send_result<T>::refused(try_status::full, std::move(v));
+            case push_result::closed:
+                return try_send_result<T>::refused(try_status::closed, std::move(v));
+            case push_result::pushed:
+                break;
+        }
         m_chan->notify_receiver();
         return try_send_result<T>::sent();
     }
@@ -602,7 +648,8 @@ public:
 
     // Stops senders (their sends fail and give the value back); queued values stay readable.
     void close() noexcept { m_chan->close_rx(); }
-    bool is_closed() const noexcept { return m_chan->closed_for_receiver(); }
+    // True once close() was called or every sender is gone (values may still be queued).
+    bool is_closed() const noexcept { return m_chan->closed(); }
     std::size_t size() const noexcept { return m_chan->queue.size(); }
     explicit operator bool() const noexcept { return m_chan != nullptr; }
 

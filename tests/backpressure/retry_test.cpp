@@ -347,7 +347,9 @@ TEST(retry, a_timeout_per_attempt_retries_attempts_that_hang) {
                     errs.push_back(x.what());
                 }
             });
-        auto attempt = [&c, fetch] { return corio::timeout(20ms, fetch(c)); };
+        // 200 ms, not less: the attempt runs as a child task, and under TSan on a loaded
+        // 2-core machine a child can wait tens of milliseconds for its first poll.
+        auto attempt = [&c, fetch] { return corio::timeout(200ms, fetch(c)); };
         co_return co_await corio::retry(std::move(policy), attempt);
     }(calls, errors));
     EXPECT_EQ(v, 3);

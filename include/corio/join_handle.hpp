@@ -55,7 +55,11 @@ struct join_await : await_point {
     }
     bool suspend(std::coroutine_handle<> h) noexcept {
         poll = &poll_join;
-        if (finished()) {  // finished, but the budget is spent: yield first
+        if (finished()) {
+            // Finished since ready() looked: resume now, unless the budget is spent (yield
+            // first). select() shields the budget, so its branches always take the first way:
+            // a yield there would leave the branch registered with nothing to wake it.
+            if (tls_context.budget > 0) return false;
             park_yield(*this, h);
             return true;
         }

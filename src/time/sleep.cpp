@@ -21,7 +21,10 @@ bool sleep_awaiter::await_ready() noexcept {
 bool sleep_awaiter::await_suspend(std::coroutine_handle<> h) noexcept {
     poll = &on_poll;
     detail::task_header* t = detail::current_task();
-    if (m_deadline <= clock::now()) {  // due, but out of budget: yield, then complete
+    if (m_deadline <= clock::now()) {
+        // Due since await_ready() looked: complete now, unless the budget is spent (yield
+        // first). Under select() the budget is shielded, so a branch never yields unarmed.
+        if (detail::tls_context.budget > 0) return false;
         detail::park_yield(*this, h);
         return true;
     }

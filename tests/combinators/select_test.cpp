@@ -316,3 +316,30 @@ TEST(select, losing_join_await_leaves_the_result_for_a_later_await_of_the_handle
         EXPECT_EQ(v, 11);
     }());
 }
+
+// A child task can finish between select's await_ready and its registration; the branch must
+// then win at once. (It once yielded unarmed and waited for the other branch: here, 2 s.)
+TEST(select, stress_a_child_finishing_while_select_registers_wins_at_once) {
+    run_mt([]() -> corio::task<> {
+        auto t0 = std::chrono::steady_clock::now();
+        for (int i = 0; i < 20'000; ++i) {
+            auto r = co_await corio::select(value_now(i), corio::sleep(2s));
+            EXPECT_EQ(r.index(), 0u) << "iteration " << i;
+            if (r.index() != 0) co_return;
+        }
+        EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+    }());
+}
+
+// Likewise a sleep that falls due between await_ready and its registration: it completes
+// the select rather than being left registered with no timer (a hang).
+TEST(select, stress_a_sleep_falling_due_while_select_registers_wins_at_once) {
+    run_mt([]() -> corio::task<> {
+        auto [tx, rx] = corio::mpsc::channel<int>(1);
+        for (int i = 0; i < 600; ++i) {  // each waits for a 1 ms wheel tick
+            auto r =
+                co_await corio::select(rx.recv(), corio::sleep(std::chrono::nanoseconds(i % 600)));
+            EXPECT_EQ(r.index(), 1u) << "iteration " << i;
+        }
+    }());
+}

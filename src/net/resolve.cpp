@@ -3,6 +3,7 @@
 #include <charconv>
 #include <memory>
 #include <stdexcept>
+#include <string_view>
 
 #include <netdb.h>
 
@@ -17,6 +18,27 @@ public:
     const char* name() const noexcept override { return "getaddrinfo"; }
     std::string message(int code) const override { return ::gai_strerror(code); }
 };
+
+// RFC 6761 section 6.3: "localhost" and names under ".localhost" are the loopback
+// addresses, answered here rather than by /etc/hosts or DNS (as curl and browsers do): a
+// minimal system may have no hosts entry, and such a name must never reach a DNS server.
+// IPv4 first, so a connect reaches a server bound to 127.0.0.1 at the first try.
+bool is_localhost_name(std::string_view host) noexcept {
+    if (!host.empty() && host.back() == '.') host.remove_suffix(1);
+    auto lower_equal = [](std::string_view a, std::string_view b) {
+        if (a.size() != b.size()) return false;
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            char c = a[i];
+            if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+            if (c != b[i]) return false;
+        }
+        return true;
+    };
+    constexpr std::string_view name = "localhost";
+    if (lower_equal(host, name)) return true;
+    return host.size() > name.size() + 1 && host[host.size() - name.size() - 1] == '.' &&
+           lower_equal(host.substr(host.size() - name.size()), name);
+}
 
 std::vector<socket_address> lookup(const std::string& host, std::uint16_t port) {
     addrinfo hints{};
@@ -75,6 +97,9 @@ task<std::vector<socket_address>> resolve(std::string host_port) {
     auto parts = split_host_port(host_port);
     if (auto numeric = socket_address::from_ip(parts.first, parts.second))
         co_return std::vector{*numeric};
+    if (is_localhost_name(parts.first))
+        co_return std::vector{socket_address::loopback_v4(parts.second),
+                              socket_address::loopback_v6(parts.second)};
     // Named before the await: g++ 12 destroys a lambda temporary inside a co_await
     // expression twice (GCC bug 100611).
     auto job =

@@ -555,6 +555,13 @@ task<> resolve_localhost() {
         EXPECT_EQ(a.port(), 80) << a;
         EXPECT_TRUE(a.to_string().rfind("127.", 0) == 0 || a.ip_string() == "::1") << a;
     }
+    // RFC 6761: localhost names are loopback without /etc/hosts or DNS, IPv4 first.
+    const std::vector<socket_address> loopback81{socket_address::loopback_v4(81),
+                                                 socket_address::loopback_v6(81)};
+    EXPECT_EQ(addrs,
+              (std::vector{socket_address::loopback_v4(80), socket_address::loopback_v6(80)}));
+    EXPECT_EQ(co_await corio::net::resolve("LocalHost.:81"), loopback81);
+    EXPECT_EQ(co_await corio::net::resolve("api.localhost:81"), loopback81);
     // Numeric addresses are parsed in place, giving exactly that address.
     auto numeric = co_await corio::net::resolve("127.0.0.1:8080");
     EXPECT_EQ(numeric, std::vector{socket_address::loopback_v4(8080)});

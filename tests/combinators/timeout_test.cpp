@@ -122,27 +122,25 @@ TEST(timeout, timed_out_recv_takes_no_message) {
 TEST(timeout, recv_racing_its_deadline_never_loses_or_duplicates_a_message) {
     run_mt([]() -> corio::task<> {
         auto [tx, rx] = corio::mpsc::channel<int>(1024);
-        const int n = 300;
+        constexpr int n = 300;
         std::atomic<bool> producer_done{false};
-        std::thread producer([&tx = tx, &producer_done, n] {
+        std::thread producer([&sender = tx, &producer_done] {
             for (int i = 0; i < n; ++i) {
                 auto until = std::chrono::steady_clock::now() +
                              std::chrono::microseconds(100 + (i * 37) % 900);
                 while (std::chrono::steady_clock::now() < until) {
                 }
-                EXPECT_TRUE(tx.try_send(int(i)));
+                EXPECT_TRUE(sender.try_send(int(i)));
             }
             producer_done = true;
         });
         std::vector<int> got;
-        int timeouts = 0;
         while (int(got.size()) < n) {
             try {
                 auto v = co_await corio::timeout(std::chrono::microseconds(700), rx.recv());
                 if (!v) break;
                 got.push_back(*v);
             } catch (const corio::timed_out&) {
-                ++timeouts;
                 if (producer_done.load() && rx.size() == 0) break;  // nothing more can come
             }
         }

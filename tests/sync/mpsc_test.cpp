@@ -67,11 +67,9 @@ struct reset_live {
 // Both channel flavours, for the tests that hold for each.
 struct bounded_flavour {
     static auto make(std::size_t cap = 4) { return corio::mpsc::channel<counted>(cap); }
-    static constexpr bool is_bounded = true;
 };
 struct unbounded_flavour {
     static auto make(std::size_t = 0) { return corio::mpsc::unbounded_channel<counted>(); }
-    static constexpr bool is_bounded = false;
 };
 
 template <class F>

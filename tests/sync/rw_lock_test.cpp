@@ -315,12 +315,12 @@ TEST(rw_lock, timed_out_read_and_write_leave_the_queue) {
         corio::rw_lock<int> l{0};
         {
             auto w = co_await l.write();
-            EXPECT_THROW(co_await corio::timeout(15ms, l.read()), corio::timed_out);
-            EXPECT_THROW(co_await corio::timeout(15ms, l.write()), corio::timed_out);
+            EXPECT_THROW((void)co_await corio::timeout(15ms, l.read()), corio::timed_out);
+            EXPECT_THROW((void)co_await corio::timeout(15ms, l.write()), corio::timed_out);
         }
         EXPECT_TRUE(l.try_write().has_value()) << "no timed-out waiter may hold the lock";
         auto r = co_await l.read();
-        EXPECT_THROW(co_await corio::timeout(15ms, l.write()), corio::timed_out);
+        EXPECT_THROW((void)co_await corio::timeout(15ms, l.write()), corio::timed_out);
         EXPECT_TRUE(l.try_read().has_value());
     }());
 }

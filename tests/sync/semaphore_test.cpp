@@ -227,13 +227,13 @@ TEST(semaphore, close_fails_queued_and_future_acquires_and_held_permits_stay_val
         EXPECT_EQ(closed_seen.load(), 2);
         EXPECT_EQ(sem.waiters(), 0u);
 
-        EXPECT_THROW(co_await sem.acquire(), corio::semaphore_closed);
+        EXPECT_THROW((void)co_await sem.acquire(), corio::semaphore_closed);
         EXPECT_FALSE(sem.try_acquire().has_value());
 
         EXPECT_EQ(held.count(), 1u);
         held.release();  // harmless after close
         EXPECT_EQ(sem.available_permits(), 1u);
-        EXPECT_THROW(co_await sem.acquire(), corio::semaphore_closed);
+        EXPECT_THROW((void)co_await sem.acquire(), corio::semaphore_closed);
     }());
 }
 
@@ -307,7 +307,7 @@ TEST(semaphore, grant_received_before_the_abort_wins_and_the_permit_is_returned_
 TEST(semaphore, timed_out_acquire_leaves_the_queue) {
     run_ct([]() -> corio::task<> {
         corio::semaphore sem{0};
-        EXPECT_THROW(co_await corio::timeout(20ms, sem.acquire()), corio::timed_out);
+        EXPECT_THROW((void)co_await corio::timeout(20ms, sem.acquire()), corio::timed_out);
         EXPECT_EQ(sem.waiters(), 0u);
         sem.release(1);
         EXPECT_EQ(sem.available_permits(), 1u);

@@ -20,19 +20,11 @@
 
 using namespace std::chrono_literals;
 using corio::testing::run_ct;
+using corio::testing::run_mt;
 
 using corio::testing::run_seeded;
 
 namespace {
-
-template <class T>
-T run_mt(corio::task<T> t, unsigned workers = 2) {
-    corio::testing::watchdog w(std::chrono::seconds(60));
-    corio::runtime_options opts;
-    opts.workers = workers;
-    corio::runtime rt{opts};
-    return rt.block_on(std::move(t));
-}
 
 // Counts the values it carries (a move transfers one, a copy adds one) and its instances.
 struct counted {
